@@ -1,0 +1,125 @@
+package s3
+
+import (
+	"encoding/xml"
+	"time"
+)
+
+// Namespace is the XML namespace of S3 documents.
+const Namespace = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+// TimeFormat is the format of timestamps in S3 XML documents.
+const TimeFormat = "2006-01-02T15:04:05.000Z"
+
+// Owner is the owner element of listings.
+type Owner struct {
+	ID          string `xml:"ID"`
+	DisplayName string `xml:"DisplayName"`
+}
+
+// Bucket is one bucket of a ListBuckets answer.
+type Bucket struct {
+	Name         string `xml:"Name"`
+	CreationDate string `xml:"CreationDate"`
+}
+
+// ListAllMyBucketsResult answers ListBuckets.
+type ListAllMyBucketsResult struct {
+	XMLName xml.Name `xml:"ListAllMyBucketsResult"`
+	Xmlns   string   `xml:"xmlns,attr"`
+	Owner   Owner    `xml:"Owner"`
+	Buckets []Bucket `xml:"Buckets>Bucket"`
+}
+
+// Object is one entry of a listing.
+type Object struct {
+	Key          string `xml:"Key"`
+	LastModified string `xml:"LastModified"`
+	ETag         string `xml:"ETag"`
+	Size         int64  `xml:"Size"`
+	StorageClass string `xml:"StorageClass"`
+	Owner        *Owner `xml:"Owner,omitempty"`
+}
+
+// CommonPrefix is one rolled-up prefix of a delimited listing.
+type CommonPrefix struct {
+	Prefix string `xml:"Prefix"`
+}
+
+// ListBucketResult answers ListObjects (version 1).
+type ListBucketResult struct {
+	XMLName        xml.Name       `xml:"ListBucketResult"`
+	Xmlns          string         `xml:"xmlns,attr"`
+	Name           string         `xml:"Name"`
+	Prefix         string         `xml:"Prefix"`
+	Marker         string         `xml:"Marker"`
+	NextMarker     string         `xml:"NextMarker,omitempty"`
+	MaxKeys        int            `xml:"MaxKeys"`
+	Delimiter      string         `xml:"Delimiter,omitempty"`
+	IsTruncated    bool           `xml:"IsTruncated"`
+	EncodingType   string         `xml:"EncodingType,omitempty"`
+	Contents       []Object       `xml:"Contents"`
+	CommonPrefixes []CommonPrefix `xml:"CommonPrefixes"`
+}
+
+// ListBucketV2Result answers ListObjectsV2.
+type ListBucketV2Result struct {
+	XMLName               xml.Name       `xml:"ListBucketResult"`
+	Xmlns                 string         `xml:"xmlns,attr"`
+	Name                  string         `xml:"Name"`
+	Prefix                string         `xml:"Prefix"`
+	StartAfter            string         `xml:"StartAfter,omitempty"`
+	ContinuationToken     string         `xml:"ContinuationToken,omitempty"`
+	NextContinuationToken string         `xml:"NextContinuationToken,omitempty"`
+	KeyCount              int            `xml:"KeyCount"`
+	MaxKeys               int            `xml:"MaxKeys"`
+	Delimiter             string         `xml:"Delimiter,omitempty"`
+	IsTruncated           bool           `xml:"IsTruncated"`
+	EncodingType          string         `xml:"EncodingType,omitempty"`
+	Contents              []Object       `xml:"Contents"`
+	CommonPrefixes        []CommonPrefix `xml:"CommonPrefixes"`
+}
+
+// LocationConstraint answers GetBucketLocation.
+type LocationConstraint struct {
+	XMLName  xml.Name `xml:"LocationConstraint"`
+	Xmlns    string   `xml:"xmlns,attr"`
+	Location string   `xml:",chardata"`
+}
+
+// CreateBucketConfiguration is the optional body of CreateBucket.
+type CreateBucketConfiguration struct {
+	XMLName            xml.Name `xml:"CreateBucketConfiguration"`
+	LocationConstraint string   `xml:"LocationConstraint"`
+}
+
+// Delete is the body of DeleteObjects.
+type Delete struct {
+	XMLName xml.Name         `xml:"Delete"`
+	Quiet   bool             `xml:"Quiet"`
+	Objects []ObjectIdentity `xml:"Object"`
+}
+
+// ObjectIdentity names one object of a DeleteObjects request.
+type ObjectIdentity struct {
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId,omitempty"`
+}
+
+// DeleteResult answers DeleteObjects.
+type DeleteResult struct {
+	XMLName xml.Name         `xml:"DeleteResult"`
+	Xmlns   string           `xml:"xmlns,attr"`
+	Deleted []ObjectIdentity `xml:"Deleted"`
+	Errors  []DeleteError    `xml:"Error"`
+}
+
+// DeleteError is one failed deletion of a DeleteObjects answer.
+type DeleteError struct {
+	Key     string `xml:"Key"`
+	Code    string `xml:"Code"`
+	Message string `xml:"Message"`
+}
+
+// FormatTime formats t for an S3 XML document.
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
