@@ -1,0 +1,370 @@
+// Package config owns sseproxy's configuration: the TOML file, the
+// environment variables that override its secrets, the defaults, and the one
+// place where all of it is validated.
+//
+// # Sources and precedence
+//
+// A Config starts as [Default]. The TOML file (see config.example.toml at the
+// repository root for every key, its meaning and its default) is decoded over
+// it, then the environment overrides it, then [Config.Validate] runs once.
+// Decoding is strict: a key the Config does not define, or one spelled with
+// different letter case, is an error naming the key. A key set to an empty
+// string is not "unset": it replaces the default and usually fails validation.
+//
+// # Environment
+//
+// These variables keep secrets out of the file. A variable that is unset or
+// empty changes nothing.
+//
+//	SSEPROXY_BACKEND_ENDPOINT    overrides backend.endpoint
+//	SSEPROXY_BACKEND_ACCESS_KEY  overrides backend.access_key
+//	SSEPROXY_BACKEND_SECRET_KEY  overrides backend.secret_key
+//	SSEPROXY_ACCESS_KEY          with SSEPROXY_SECRET_KEY, one client
+//	SSEPROXY_SECRET_KEY          credential: appended to [[credentials]], or
+//	                             replacing the secret of the entry with the
+//	                             same access key. Set both or neither.
+//
+// # Development mode
+//
+// An empty backend.endpoint selects development mode: the proxy stores
+// objects in an embedded store under backend.data_dir. Only then may the
+// configuration list no client credential; the caller is expected to add one
+// from [GenerateCredential] and show it to the developer. With a real backend
+// at least one credential is required, so a production proxy can never start
+// open or with a credential nobody knows.
+//
+// # Secrets
+//
+// Config never prints secrets: [Config.Redacted] (also used by String) masks
+// every secret key, so a configuration can be logged or shown by
+// `sseproxy config check`.
+package config
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the proxy's whole configuration. Build one with [Load], [Parse]
+// or [Default]; a Config changed by hand must pass [Config.Validate] again.
+type Config struct {
+	// Server is the client-facing S3 listener.
+	Server Server `toml:"server"`
+	// Backend is the object store that receives the encrypted objects.
+	Backend Backend `toml:"backend"`
+	// Credentials are the access keys clients sign requests with.
+	// Default: none (allowed only in development mode).
+	Credentials []Credential `toml:"credentials"`
+	// Encryption chooses what happens to objects stored without an explicit
+	// encryption request.
+	Encryption Encryption `toml:"encryption"`
+	// KMS chooses where the key-encryption keys live.
+	KMS KMS `toml:"kms"`
+	// Log configures the process log.
+	Log Log `toml:"log"`
+}
+
+// Server configures the client-facing S3 listener.
+type Server struct {
+	// Listen is the host:port the proxy listens on; an empty host means all
+	// interfaces and port 0 picks a free port. Default "127.0.0.1:8080".
+	Listen string `toml:"listen"`
+	// Domains are base domains for virtual-hosted-style requests: a request
+	// whose Host is <bucket>.<domain> (compared case-insensitively, port
+	// ignored) addresses <bucket>. Any other Host is served path-style.
+	// Default: none, i.e. path-style only.
+	Domains []string `toml:"domains"`
+}
+
+// Backend configures the object store behind the proxy.
+type Backend struct {
+	// Endpoint is the store's base URL, "http://host:port" or
+	// "https://host[:port]", without path or query. Empty selects development
+	// mode: an embedded store under DataDir. Default "".
+	// Environment: SSEPROXY_BACKEND_ENDPOINT.
+	Endpoint string `toml:"endpoint"`
+	// Region is the region the proxy signs backend requests for.
+	// Default "us-east-1".
+	Region string `toml:"region"`
+	// AccessKey is the proxy's own access key at the backend; required when
+	// Endpoint is set. Default "". Environment: SSEPROXY_BACKEND_ACCESS_KEY.
+	AccessKey string `toml:"access_key"`
+	// SecretKey is the secret for AccessKey; required when Endpoint is set.
+	// Default "". Environment: SSEPROXY_BACKEND_SECRET_KEY.
+	SecretKey string `toml:"secret_key"`
+	// DataDir is where the embedded development store keeps its data; unused
+	// when Endpoint is set. Default "./sseproxy-data".
+	DataDir string `toml:"data_dir"`
+}
+
+// Credential is one client access key and its secret.
+type Credential struct {
+	// AccessKey identifies the client: 3 to 128 printable ASCII characters
+	// without space, '/' or ','.
+	AccessKey string `toml:"access_key"`
+	// SecretKey signs the client's requests: at least 8 characters.
+	SecretKey string `toml:"secret_key"`
+}
+
+// Encryption configures server-side encryption.
+type Encryption struct {
+	// Default applies to objects written without an encryption header:
+	// "AES256" encrypts them, "none" stores them as sent. Default "AES256".
+	Default string `toml:"default"`
+}
+
+// KMS configures the key management service that wraps data keys.
+type KMS struct {
+	// Provider names the KMS implementation; only "local" (a keyring file)
+	// exists today. Default "local".
+	Provider string `toml:"provider"`
+	// Keyring is the local provider's key file. Default "./sseproxy-keys.json".
+	Keyring string `toml:"keyring"`
+	// DefaultKey names the key that wraps new data keys: up to 128 letters,
+	// digits, '.', '_' or '-'. Default "default".
+	DefaultKey string `toml:"default_key"`
+}
+
+// Log configures the process log.
+type Log struct {
+	// Level is the least severe level written: "debug", "info", "warn" or
+	// "error". Default "info".
+	Level string `toml:"level"`
+	// Format is "json" (one object per line) or "console" (human-readable).
+	// Default "json".
+	Format string `toml:"format"`
+}
+
+// Values accepted by the enumerated settings.
+const (
+	EncryptionAES256 = "AES256" // encryption.default: encrypt
+	EncryptionNone   = "none"   // encryption.default: store as sent
+
+	ProviderLocal = "local" // kms.provider: keyring file
+
+	LevelDebug = "debug" // log.level
+	LevelInfo  = "info"  // log.level
+	LevelWarn  = "warn"  // log.level
+	LevelError = "error" // log.level
+
+	FormatJSON    = "json"    // log.format
+	FormatConsole = "console" // log.format
+)
+
+// Defaults of the settings that have one.
+const (
+	DefaultListen     = "127.0.0.1:8080"
+	DefaultRegion     = "us-east-1"
+	DefaultDataDir    = "./sseproxy-data"
+	DefaultEncryption = EncryptionAES256
+	DefaultProvider   = ProviderLocal
+	DefaultKeyring    = "./sseproxy-keys.json"
+	DefaultKeyName    = "default"
+	DefaultLevel      = LevelInfo
+	DefaultFormat     = FormatJSON
+)
+
+// Environment variables that override the file.
+const (
+	EnvBackendEndpoint  = "SSEPROXY_BACKEND_ENDPOINT"
+	EnvBackendAccessKey = "SSEPROXY_BACKEND_ACCESS_KEY"
+	EnvBackendSecretKey = "SSEPROXY_BACKEND_SECRET_KEY"
+	EnvAccessKey        = "SSEPROXY_ACCESS_KEY"
+	EnvSecretKey        = "SSEPROXY_SECRET_KEY"
+)
+
+// redactedMask replaces secrets in [Config.Redacted].
+const redactedMask = "REDACTED"
+
+// Default returns a Config holding every default: development mode, no
+// credentials. It is valid as it is.
+func Default() *Config {
+	return &Config{
+		Server:     Server{Listen: DefaultListen},
+		Backend:    Backend{Region: DefaultRegion, DataDir: DefaultDataDir},
+		Encryption: Encryption{Default: DefaultEncryption},
+		KMS:        KMS{Provider: DefaultProvider, Keyring: DefaultKeyring, DefaultKey: DefaultKeyName},
+		Log:        Log{Level: DefaultLevel, Format: DefaultFormat},
+	}
+}
+
+// Load reads the TOML file at path and returns it as [Parse] does, with the
+// process environment.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data, os.LookupEnv)
+}
+
+// Parse decodes data strictly over [Default], applies the environment read
+// through env (os.LookupEnv in production; nil means an empty environment)
+// and validates the result. The error names every offending key.
+func Parse(data []byte, env func(string) (string, bool)) (*Config, error) {
+	c := Default()
+	md, err := toml.Decode(string(data), c)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := checkKeys(md); err != nil {
+		return nil, err
+	}
+	if env == nil {
+		env = func(string) (string, bool) { return "", false }
+	}
+	if err := c.applyEnv(env); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkKeys rejects every key of the document that Config does not define.
+// MetaData.Undecoded alone is not enough: the decoder also fills a field from
+// a key that matches its name only case-insensitively ("Listen"), and two such
+// spellings in one table would race for the field.
+func checkKeys(md toml.MetaData) error {
+	known := knownKeys()
+	var errs []error
+	var reported []string // unknown tables: their keys are not reported again
+	for _, k := range md.Keys() {
+		name := k.String()
+		if known[name] || slices.ContainsFunc(reported, func(p string) bool { return strings.HasPrefix(name, p+".") }) {
+			continue
+		}
+		reported = append(reported, name)
+		errs = append(errs, &KeyError{Key: name, Msg: "unknown key"})
+	}
+	return errors.Join(errs...)
+}
+
+// knownKeys is the set of dotted keys Config defines, read from its toml tags.
+var knownKeys = sync.OnceValue(func() map[string]bool {
+	keys := map[string]bool{}
+	var walk func(prefix string, t reflect.Type)
+	walk = func(prefix string, t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			key := prefix + f.Tag.Get("toml")
+			keys[key] = true
+			ft := f.Type
+			if ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				walk(key+".", ft)
+			}
+		}
+	}
+	walk("", reflect.TypeFor[Config]())
+	return keys
+})
+
+// applyEnv applies the environment overrides described in the package doc.
+func (c *Config) applyEnv(env func(string) (string, bool)) error {
+	get := func(name string) string {
+		v, _ := env(name)
+		return v
+	}
+	for name, field := range map[string]*string{
+		EnvBackendEndpoint:  &c.Backend.Endpoint,
+		EnvBackendAccessKey: &c.Backend.AccessKey,
+		EnvBackendSecretKey: &c.Backend.SecretKey,
+	} {
+		if v := get(name); v != "" {
+			*field = v
+		}
+	}
+	ak, sk := get(EnvAccessKey), get(EnvSecretKey)
+	switch {
+	case ak == "" && sk == "":
+		return nil
+	case ak == "" || sk == "":
+		return fmt.Errorf("config: %s and %s must be set together", EnvAccessKey, EnvSecretKey)
+	}
+	for i := range c.Credentials {
+		if c.Credentials[i].AccessKey == ak {
+			c.Credentials[i].SecretKey = sk
+			return nil
+		}
+	}
+	c.Credentials = append(c.Credentials, Credential{AccessKey: ak, SecretKey: sk})
+	return nil
+}
+
+// DevMode reports whether c selects development mode: no backend endpoint,
+// objects kept by the embedded store under Backend.DataDir.
+func (c *Config) DevMode() bool { return c.Backend.Endpoint == "" }
+
+// SecretKey returns the secret of the client credential with accessKey, and
+// whether there is one. The lookup is a linear scan: credential lists are
+// short. It makes *Config usable wherever a credentials lookup is consumed.
+func (c *Config) SecretKey(accessKey string) (string, bool) {
+	for _, cr := range c.Credentials {
+		if cr.AccessKey == accessKey {
+			return cr.SecretKey, true
+		}
+	}
+	return "", false
+}
+
+// GenerateCredential returns a fresh random credential that passes
+// validation: a 20-character access key and a 26-character secret (130 bits)
+// from crypto/rand. Development mode adds one when none is configured.
+func GenerateCredential() Credential {
+	return Credential{AccessKey: rand.Text()[:20], SecretKey: rand.Text()}
+}
+
+// Redacted returns c as TOML with every non-empty secret key replaced by
+// "REDACTED", for logs and `sseproxy config check`.
+func (c *Config) Redacted() string {
+	r := *c
+	r.Server.Domains = slices.Clone(c.Server.Domains)
+	r.Credentials = slices.Clone(c.Credentials)
+	mask := func(s *string) {
+		if *s != "" {
+			*s = redactedMask
+		}
+	}
+	mask(&r.Backend.SecretKey)
+	for i := range r.Credentials {
+		mask(&r.Credentials[i].SecretKey)
+	}
+	var b bytes.Buffer
+	enc := toml.NewEncoder(&b)
+	enc.Indent = ""
+	if err := enc.Encode(&r); err != nil {
+		return "config: " + err.Error() // unreachable: Config holds only strings
+	}
+	return b.String()
+}
+
+// String returns [Config.Redacted], so formatting a *Config never prints a
+// secret.
+func (c *Config) String() string { return c.Redacted() }
+
+// KeyError is a problem with one configuration key. Validation and strict
+// decoding return one KeyError per problem, joined with errors.Join; find
+// them with errors.As or by unwrapping.
+type KeyError struct {
+	// Key is the dotted TOML key, with an index for list elements:
+	// "encryption.default", "credentials[1].secret_key".
+	Key string
+	// Msg says what is wrong with it.
+	Msg string
+}
+
+// Error returns "config: <key>: <msg>".
+func (e *KeyError) Error() string { return "config: " + e.Key + ": " + e.Msg }

@@ -1,0 +1,196 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Validate checks every setting and returns one [*KeyError] per problem,
+// joined with errors.Join, or nil. [Load] and [Parse] call it; call it again
+// only after changing a Config by hand.
+func (c *Config) Validate() error {
+	v := &validator{}
+
+	v.listen("server.listen", c.Server.Listen)
+	for i, d := range c.Server.Domains {
+		if !isDNSName(d) {
+			v.bad(fmt.Sprintf("server.domains[%d]", i), "invalid value %q (want a DNS name such as %q)", d, "s3.example.com")
+		}
+	}
+
+	v.endpoint("backend.endpoint", c.Backend.Endpoint)
+	if !isToken(c.Backend.Region, 64, "-_") {
+		v.bad("backend.region", "invalid value %q (want letters, digits, '-' or '_', such as %q)", c.Backend.Region, DefaultRegion)
+	}
+	if c.Backend.Endpoint != "" {
+		v.required("backend.access_key", c.Backend.AccessKey, "when backend.endpoint is set (or set "+EnvBackendAccessKey+")")
+		v.required("backend.secret_key", c.Backend.SecretKey, "when backend.endpoint is set (or set "+EnvBackendSecretKey+")")
+	}
+	v.required("backend.data_dir", c.Backend.DataDir, "")
+
+	v.credentials(c)
+
+	v.oneOf("encryption.default", c.Encryption.Default, EncryptionNone, EncryptionAES256)
+	v.oneOf("kms.provider", c.KMS.Provider, ProviderLocal)
+	v.required("kms.keyring", c.KMS.Keyring, "")
+	if !isToken(c.KMS.DefaultKey, 128, "._-") {
+		v.bad("kms.default_key", "invalid value %q (want 1 to 128 letters, digits, '.', '_' or '-')", c.KMS.DefaultKey)
+	}
+	v.oneOf("log.level", c.Log.Level, LevelDebug, LevelInfo, LevelWarn, LevelError)
+	v.oneOf("log.format", c.Log.Format, FormatJSON, FormatConsole)
+
+	return errors.Join(v.errs...)
+}
+
+// validator collects the problems of one Validate call.
+type validator struct{ errs []error }
+
+func (v *validator) bad(key, format string, args ...any) {
+	v.errs = append(v.errs, &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) required(key, value, when string) {
+	if value == "" {
+		v.bad(key, "%s", strings.TrimSpace("required "+when))
+	}
+}
+
+// oneOf requires value to be one of want, compared exactly.
+func (v *validator) oneOf(key, value string, want ...string) {
+	for _, w := range want {
+		if value == w {
+			return
+		}
+	}
+	quoted := make([]string, len(want))
+	for i, w := range want {
+		quoted[i] = strconv.Quote(w)
+	}
+	list := quoted[0]
+	if n := len(quoted); n > 1 {
+		list = strings.Join(quoted[:n-1], ", ") + " or " + quoted[n-1]
+	}
+	v.bad(key, "invalid value %q (want %s)", value, list)
+}
+
+// listen requires host:port with a numeric port; the host may be empty (all
+// interfaces) and the port 0 (any free port).
+func (v *validator) listen(key, value string) {
+	_, port, err := net.SplitHostPort(value)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		v.bad(key, "invalid value %q (want host:port such as %q)", value, DefaultListen)
+	}
+}
+
+// endpoint requires "" or an http(s) URL with a host, an optional numeric
+// port and nothing after them. A value with '@' is never echoed: it may hold a
+// password.
+func (v *validator) endpoint(key, value string) {
+	if value == "" {
+		return
+	}
+	if strings.Contains(value, "@") {
+		// Possibly user:password@host: do not echo it.
+		v.bad(key, "invalid value (contains '@'; credentials belong in backend.access_key and backend.secret_key)")
+		return
+	}
+	u, err := url.Parse(value)
+	if err != nil {
+		v.bad(key, "invalid value %q (want a URL such as %q)", value, "https://s3.example.com")
+		return
+	}
+	_, portErr := strconv.ParseUint(u.Port(), 10, 16)
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		v.bad(key, "invalid value %q (want scheme http or https)", value)
+	case u.Hostname() == "":
+		v.bad(key, "invalid value %q (want a host)", value)
+	case u.Port() != "" && portErr != nil:
+		v.bad(key, "invalid value %q (want a numeric port)", value)
+	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		v.bad(key, "invalid value %q (want no path, query or fragment)", value)
+	}
+}
+
+// credentials checks each client credential and their number.
+func (v *validator) credentials(c *Config) {
+	seen := map[string]int{}
+	for i, cr := range c.Credentials {
+		key := fmt.Sprintf("credentials[%d]", i)
+		if !isAccessKey(cr.AccessKey) {
+			// The value is not secret, but quoting a huge one helps nobody.
+			v.bad(key+".access_key", "invalid value %q (want 3 to 128 printable ASCII characters without space, '/' or ',')", truncate(cr.AccessKey, 140))
+		} else if j, dup := seen[cr.AccessKey]; dup {
+			v.bad(key+".access_key", "duplicate of credentials[%d].access_key %q", j, cr.AccessKey)
+		} else {
+			seen[cr.AccessKey] = i
+		}
+		if len(cr.SecretKey) < 8 {
+			// Never echo a secret, not even a short one.
+			v.bad(key+".secret_key", "too short (want at least 8 characters)")
+		}
+	}
+	if len(c.Credentials) == 0 && !c.DevMode() {
+		v.bad("credentials", "at least one [[credentials]] entry (or %s and %s) is required when backend.endpoint is set", EnvAccessKey, EnvSecretKey)
+	}
+}
+
+// isAccessKey allows what can travel in a SigV4 Credential= field: printable
+// ASCII without the separators '/' (scope) and ',' (header fields).
+func isAccessKey(s string) bool {
+	if len(s) < 3 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b <= ' ' || b >= 0x7f || b == '/' || b == ',' {
+			return false
+		}
+	}
+	return true
+}
+
+// isToken reports whether s is 1..max ASCII letters, digits or bytes of extra.
+func isToken(s string, max int, extra string) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !isAlnum(b) && strings.IndexByte(extra, b) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// isDNSName reports whether s is a host name: dot-separated labels of 1 to 63
+// letters, digits and inner hyphens, at most 253 bytes, no trailing dot.
+func isDNSName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' || !isToken(label, 63, "-") {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9'
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
