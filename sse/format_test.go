@@ -239,7 +239,7 @@ func TestFormatMetadataNames(t *testing.T) {
 	for _, m := range regexp.MustCompile("(?m)^\\| `x-amz-meta-(sseproxy-[a-z-]+)`").FindAllSubmatch(doc, -1) {
 		got = append(got, string(m[1]))
 	}
-	want := []string{MetaFormat, MetaAlgorithm, MetaKeyID, MetaWrappedKey, MetaETag, MetaContext}
+	want := []string{MetaFormat, MetaAlgorithm, MetaKeyID, MetaWrappedKey, MetaETag, MetaContext, MetaMultipart}
 	slices.Sort(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {

@@ -26,6 +26,9 @@ type Record struct {
 	ETag string
 	// Context is the base64 JSON encryption context of an aws:kms object, else "".
 	Context string
+	// Multipart is set for objects written by a multipart upload: each part
+	// is its own stream under PartKey (see Layout).
+	Multipart bool
 }
 
 // Algorithms a Record may carry, spelt as in the x-amz-server-side-encryption header.
@@ -54,6 +57,8 @@ const (
 	MetaETag = MetaPrefix + "etag"
 	// MetaContext holds Record.Context; absent when empty.
 	MetaContext = MetaPrefix + "context"
+	// MetaMultipart is "1" for Record.Multipart; absent otherwise.
+	MetaMultipart = MetaPrefix + "multipart"
 )
 
 // Bounds on record values, checked before any decoding. S3 allows 2 KiB of user metadata in
@@ -83,6 +88,9 @@ func (r Record) Metadata() map[string]string {
 	}
 	if r.Context != "" {
 		m[MetaContext] = r.Context
+	}
+	if r.Multipart {
+		m[MetaMultipart] = "1"
 	}
 	return m
 }
@@ -121,6 +129,10 @@ func ParseRecord(meta map[string]string) (r Record, ok bool, err error) {
 	for name := range fields {
 		switch name {
 		case MetaFormat, MetaAlgorithm, MetaKeyID, MetaWrappedKey, MetaETag, MetaContext:
+		case MetaMultipart:
+			if fields[name] != "1" {
+				return Record{}, false, invalid(name, "not 1")
+			}
 		default:
 			return Record{}, false, invalid(name, "unknown name")
 		}
@@ -130,6 +142,7 @@ func ParseRecord(meta map[string]string) (r Record, ok bool, err error) {
 		KeyID:     fields[MetaKeyID],
 		ETag:      fields[MetaETag],
 		Context:   fields[MetaContext],
+		Multipart: fields[MetaMultipart] == "1",
 	}
 	if err := r.check(fields[MetaWrappedKey]); err != nil {
 		return Record{}, false, err
