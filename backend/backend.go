@@ -233,7 +233,7 @@ func (c *Client) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 	if err != nil {
 		return ObjectInfo{}, wrap(err)
 	}
-	return ObjectInfo{Key: key, Size: ui.Size, ETag: `"` + strings.Trim(ui.ETag, `"`) + `"`, LastModified: ui.LastModified}, nil
+	return ObjectInfo{Key: key, Size: ui.Size, ETag: quote(ui.ETag), LastModified: ui.LastModified}, nil
 }
 
 // GetOptions selects what GetObject reads.

@@ -27,6 +27,13 @@ const (
 	OpGetObject         Op = "GetObject"
 	OpHeadObject        Op = "HeadObject"
 	OpDeleteObject      Op = "DeleteObject"
+
+	OpCreateMultipartUpload Op = "CreateMultipartUpload"
+	OpUploadPart            Op = "UploadPart"
+	OpCompleteMultipart     Op = "CompleteMultipartUpload"
+	OpAbortMultipartUpload  Op = "AbortMultipartUpload"
+	OpListParts             Op = "ListParts"
+	OpListMultipartUploads  Op = "ListMultipartUploads"
 )
 
 // Request is a classified S3 request.
@@ -98,7 +105,7 @@ func classify(method, bucket, key string, h http.Header, q url.Values) Op {
 		return classifyBucket(method, q, sub)
 	}
 	if len(sub) > 0 {
-		return OpUnsupported // versionId, partNumber, uploads, tagging, acl, ...
+		return classifyMultipart(method, h, q, sub)
 	}
 	switch method {
 	case http.MethodPut:
@@ -116,12 +123,63 @@ func classify(method, bucket, key string, h http.Header, q url.Values) Op {
 	return OpUnsupported
 }
 
+// uploadParams are the parameters of ListParts besides uploadId.
+var uploadParams = map[string]bool{"uploadId": true, "max-parts": true, "part-number-marker": true, "encoding-type": true}
+
+// classifyMultipart names object operations with sub-resources; anything
+// else (versionId, tagging, acl, ...) is unsupported.
+func classifyMultipart(method string, h http.Header, q url.Values, sub []string) Op {
+	has := func(names ...string) bool {
+		if len(sub) != len(names) {
+			return false
+		}
+		for _, n := range names {
+			if !q.Has(n) {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case method == http.MethodPost && has("uploads"):
+		return OpCreateMultipartUpload
+	case method == http.MethodPut && has("partNumber", "uploadId") && h.Get("x-amz-copy-source") == "":
+		return OpUploadPart
+	case method == http.MethodPost && has("uploadId"):
+		return OpCompleteMultipart
+	case method == http.MethodDelete && has("uploadId"):
+		return OpAbortMultipartUpload
+	case method == http.MethodGet && q.Has("uploadId"):
+		for _, k := range sub {
+			if !uploadParams[k] {
+				return OpUnsupported
+			}
+		}
+		return OpListParts
+	}
+	return OpUnsupported
+}
+
+// uploadsParams are the parameters of ListMultipartUploads.
+var uploadsParams = map[string]bool{
+	"uploads": true, "prefix": true, "delimiter": true, "key-marker": true,
+	"upload-id-marker": true, "max-uploads": true, "encoding-type": true,
+}
+
 func classifyBucket(method string, q url.Values, sub []string) Op {
 	only := func(name string) bool { return len(sub) == 1 && q.Has(name) }
 	switch method {
 	case http.MethodGet:
 		if only("location") {
 			return OpGetBucketLocation
+		}
+		if q.Has("uploads") {
+			for _, k := range sub {
+				if !uploadsParams[k] {
+					return OpUnsupported
+				}
+			}
+			return OpListMultipartUploads
 		}
 		for _, k := range sub {
 			if !listParams[k] {

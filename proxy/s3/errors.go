@@ -51,6 +51,9 @@ var (
 	ErrPreconditionFailed              = &Error{"PreconditionFailed", "At least one of the pre-conditions you specified did not hold.", http.StatusPreconditionFailed}
 	ErrNotModified                     = &Error{"NotModified", "Not Modified.", http.StatusNotModified}
 	ErrNoSuchKey                       = &Error{"NoSuchKey", "The specified key does not exist.", http.StatusNotFound}
+	ErrNoSuchUpload                    = &Error{"NoSuchUpload", "The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed.", http.StatusNotFound}
+	ErrInvalidPart                     = &Error{"InvalidPart", "One or more of the specified parts could not be found, or a part's entity tag did not match.", http.StatusBadRequest}
+	ErrInvalidPartOrder                = &Error{"InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.", http.StatusBadRequest}
 	ErrNoSuchBucket                    = &Error{"NoSuchBucket", "The specified bucket does not exist.", http.StatusNotFound}
 	ErrInvalidBucketName               = &Error{"InvalidBucketName", "The specified bucket is not valid.", http.StatusBadRequest}
 	ErrKeyTooLong                      = &Error{"KeyTooLongError", "Your key is too long.", http.StatusBadRequest}
@@ -66,7 +69,9 @@ var (
 	ErrKMSNotFound                     = &Error{"KMS.NotFoundException", "The specified KMS key does not exist.", http.StatusBadRequest}
 	ErrKMSDisabled                     = &Error{"KMS.DisabledException", "The specified KMS key is disabled.", http.StatusForbidden}
 	ErrDecryptionFailed                = &Error{"InternalError", "The object could not be decrypted: its stored data or key failed authentication.", http.StatusInternalServerError}
-	ErrUnsupportedSignature            = &Error{"AccessDenied", "Only AWS Signature Version 4 is supported.", http.StatusForbidden}
+	ErrUnsupportedSignature            = &Error{"InvalidRequest", "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.", http.StatusBadRequest}
+	ErrInvalidChunkSize                = &Error{"InvalidChunkSizeError", "Only the last chunk is allowed to have a size less than 8192 bytes.", http.StatusBadRequest}
+	ErrMalformedTrailer                = &Error{"MalformedTrailerError", "The request contained trailing data that was not well-formed or did not conform to our published schema.", http.StatusBadRequest}
 )
 
 // errorDocument is the XML body of an S3 error response.

@@ -1,0 +1,279 @@
+// Package proxy is sseproxy's S3 front: an http.Handler that authenticates
+// S3 requests, classifies them against an explicit allowlist of operations,
+// encrypts object bodies on the way to the backend and decrypts them on the
+// way back. It holds no state of its own: object keys live wrapped in backend
+// metadata, master keys in the KMS.
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/sseproxy/sseproxy/backend"
+	"github.com/sseproxy/sseproxy/keys"
+	"github.com/sseproxy/sseproxy/proxy/auth"
+	"github.com/sseproxy/sseproxy/proxy/s3"
+)
+
+// ObjectStore is what the proxy needs of the backend for objects. All
+// methods honour ctx; errors are *backend.Error values.
+type ObjectStore interface {
+	PutObject(ctx context.Context, bucket, key string, r io.Reader, size int64, o backend.PutOptions) (backend.ObjectInfo, error)
+	GetObject(ctx context.Context, bucket, key string, o backend.GetOptions) (io.ReadCloser, backend.ObjectInfo, error)
+	HeadObject(ctx context.Context, bucket, key string) (backend.ObjectInfo, error)
+	DeleteObject(ctx context.Context, bucket, key string) error
+	DeleteObjects(ctx context.Context, bucket string, keys []string) []backend.DeleteResult
+	ListObjects(ctx context.Context, bucket string, q backend.ListQuery) (backend.ListPage, error)
+}
+
+// UploadStore is what the proxy needs of the backend for multipart uploads.
+type UploadStore interface {
+	CreateUpload(ctx context.Context, bucket, key string, o backend.PutOptions) (string, error)
+	UploadPart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, size int64) (backend.Part, error)
+	CompleteUpload(ctx context.Context, bucket, key, uploadID string, parts []backend.Part) (backend.ObjectInfo, error)
+	AbortUpload(ctx context.Context, bucket, key, uploadID string) error
+	ListParts(ctx context.Context, bucket, key, uploadID string, marker, max int) (backend.PartsPage, error)
+	ListUploads(ctx context.Context, bucket string, q backend.UploadsQuery) (backend.UploadsPage, error)
+	// PartInfo returns the stored size of part n of a completed multipart
+	// object (failing unless its ETag is still etag) and its part count.
+	PartInfo(ctx context.Context, bucket, key string, n int, etag string) (size int64, parts int, err error)
+}
+
+// BucketStore is what the proxy needs of the backend for buckets.
+type BucketStore interface {
+	ListBuckets(ctx context.Context) ([]backend.Bucket, error)
+	MakeBucket(ctx context.Context, bucket, region string) error
+	RemoveBucket(ctx context.Context, bucket string) error
+	HeadBucket(ctx context.Context, bucket string) error
+	BucketLocation(ctx context.Context, bucket string) (string, error)
+}
+
+// Store is a backend for objects, uploads and buckets; *backend.Client is one.
+type Store interface {
+	ObjectStore
+	UploadStore
+	BucketStore
+}
+
+var _ Store = (*backend.Client)(nil)
+
+// Authenticator verifies a request's signature and returns the verified,
+// decoded body. *auth.Verifier is one.
+type Authenticator interface {
+	Verify(r *http.Request) (*auth.Result, error)
+}
+
+var _ Authenticator = (*auth.Verifier)(nil)
+
+// Encryption modes of Options.DefaultEncryption.
+const (
+	EncryptionNone   = "none"
+	EncryptionAES256 = "AES256"
+)
+
+// Options configures a Handler. Store, KMS and Auth are required.
+type Options struct {
+	Store Store
+	KMS   keys.KMS
+	Auth  Authenticator
+	// KeyID is the CMK that wraps the data keys of new objects; "" lets
+	// the KMS choose its default key.
+	KeyID string
+	// DefaultEncryption applies to a PUT without an SSE header:
+	// EncryptionAES256 (the default) or EncryptionNone.
+	DefaultEncryption string
+	// Domains are the base domains of virtual-hosted-style requests.
+	Domains []string
+	// Logger receives one access-log line per request; default a no-op.
+	Logger *zap.Logger
+}
+
+// Handler is the S3 front. It is safe for concurrent use.
+type Handler struct {
+	o Options
+}
+
+// New returns a Handler for o.
+func New(o Options) (*Handler, error) {
+	if o.Store == nil || o.KMS == nil || o.Auth == nil {
+		return nil, errors.New("proxy: Store, KMS and Auth are required")
+	}
+	switch o.DefaultEncryption {
+	case "":
+		o.DefaultEncryption = EncryptionAES256
+	case EncryptionAES256, EncryptionNone:
+	default:
+		return nil, errors.New("proxy: invalid default encryption " + o.DefaultEncryption)
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	return &Handler{o: o}, nil
+}
+
+// request is the per-request state handlers share.
+type request struct {
+	s3.Request
+	id     string
+	w      *responseWriter
+	r      *http.Request
+	ctx    context.Context
+	auth   *auth.Result
+	logger *zap.Logger
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rw := &responseWriter{ResponseWriter: w}
+	req := &request{
+		Request: s3.Classify(r, h.o.Domains),
+		id:      newRequestID(),
+		w:       rw,
+		r:       r,
+		ctx:     r.Context(),
+		logger:  h.o.Logger,
+	}
+	rw.Header().Set("x-amz-request-id", req.id)
+	rw.Header().Set("Server", "sseproxy")
+	defer func() {
+		h.o.Logger.Info("request",
+			zap.String("request_id", req.id), zap.String("op", string(req.Op)),
+			zap.String("bucket", req.Bucket), zap.String("key", req.Key),
+			zap.String("access_key", accessKey(req.auth)),
+			zap.Int("status", rw.status), zap.Int64("bytes", rw.bytes),
+			zap.Duration("duration", time.Since(start)))
+	}()
+	if err := h.serve(req); err != nil {
+		h.writeError(req, err)
+	}
+}
+
+func accessKey(a *auth.Result) string {
+	if a == nil {
+		return ""
+	}
+	return a.AccessKey
+}
+
+func (h *Handler) serve(req *request) error {
+	res, err := h.o.Auth.Verify(req.r)
+	if err != nil {
+		return err
+	}
+	req.auth = res
+	if req.Op == s3.OpUnsupported {
+		return s3.ErrNotImplemented
+	}
+	if err := checkNames(req.Request); err != nil {
+		return err
+	}
+	if err := checkSSEHeaders(req); err != nil {
+		return err
+	}
+	switch req.Op {
+	case s3.OpPutObject:
+		return h.putObject(req)
+	case s3.OpGetObject:
+		return h.getObject(req)
+	case s3.OpHeadObject:
+		return h.headObject(req)
+	case s3.OpDeleteObject:
+		return h.deleteObject(req)
+	case s3.OpDeleteObjects:
+		return h.deleteObjects(req)
+	case s3.OpListObjects:
+		return h.listObjectsV1(req)
+	case s3.OpListObjectsV2:
+		return h.listObjectsV2(req)
+	case s3.OpListBuckets:
+		return h.listBuckets(req)
+	case s3.OpCreateBucket:
+		return h.createBucket(req)
+	case s3.OpDeleteBucket:
+		return h.deleteBucket(req)
+	case s3.OpHeadBucket:
+		return h.headBucket(req)
+	case s3.OpGetBucketLocation:
+		return h.bucketLocation(req)
+	case s3.OpCreateMultipartUpload:
+		return h.createMultipartUpload(req)
+	case s3.OpUploadPart:
+		return h.uploadPart(req)
+	case s3.OpCompleteMultipart:
+		return h.completeMultipartUpload(req)
+	case s3.OpAbortMultipartUpload:
+		return h.abortMultipartUpload(req)
+	case s3.OpListParts:
+		return h.listParts(req)
+	case s3.OpListMultipartUploads:
+		return h.listMultipartUploads(req)
+	}
+	return s3.ErrNotImplemented
+}
+
+// writeError answers err, unless the response is already under way, in
+// which case the connection is aborted: a truncated 200 must never look like
+// success.
+func (h *Handler) writeError(req *request, err error) {
+	if req.w.wroteHeader {
+		req.logger.Warn("aborting response", zap.String("request_id", req.id), zap.Error(err))
+		panic(http.ErrAbortHandler)
+	}
+	e := toS3Error(err)
+	if e == s3.ErrInternal || e.Status >= 500 {
+		req.logger.Error("request failed", zap.String("request_id", req.id),
+			zap.String("op", string(req.Op)), zap.String("bucket", req.Bucket),
+			zap.String("key", req.Key), zap.Error(err))
+	}
+	s3.WriteError(req.w, req.r, e, req.Bucket, req.Key, req.id)
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// responseWriter records the status and the body bytes written.
+type responseWriter struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Flush lets streamed responses reach the client.
+func (w *responseWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// bufPool holds the copy buffers of the body paths: big enough for several
+// DARE packages per syscall.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
