@@ -26,7 +26,7 @@ const (
 // takesSSEHeader lists the operations that accept x-amz-server-side-encryption
 // (the seed: PutObject, CopyObject, InitiateMultipartUpload). On any other
 // operation the header is answered with 400 InvalidArgument.
-var takesSSEHeader = map[s3.Op]bool{s3.OpPutObject: true, s3.OpCreateMultipartUpload: true}
+var takesSSEHeader = map[s3.Op]bool{s3.OpPutObject: true, s3.OpCreateMultipartUpload: true, s3.OpCopyObject: true}
 
 // checkSSEHeaders applies the seed's rules to the SSE request headers.
 func checkSSEHeaders(req *request) error {

@@ -124,9 +124,9 @@ func (h *Handler) createMultipartUpload(req *request) error {
 }
 
 func (h *Handler) uploadPart(req *request) error {
-	n, err := strconv.Atoi(req.r.URL.Query().Get("partNumber"))
-	if err != nil || n < 1 || n > sse.MaxParts {
-		return s3.ErrInvalidArgument.WithMessage("Part number must be an integer between 1 and 10000, inclusive.")
+	n, err := partNumber(req)
+	if err != nil {
+		return err
 	}
 	u, err := h.uploadOf(req, true)
 	if err != nil {
@@ -140,32 +140,12 @@ func (h *Handler) uploadPart(req *request) error {
 		return s3.ErrEntityTooLarge
 	}
 	src := &recordingReader{r: req.auth.Body}
-	var body io.Reader = src
-	stored := size
-	if u.encrypted {
-		key, err := h.o.KMS.Decrypt(req.ctx, u.record.KeyID, u.record.WrappedKey, sse.AssociatedData(req.Bucket, req.Key))
-		if err != nil {
-			if errors.Is(err, keys.ErrDecrypt) {
-				return s3.ErrNoSuchUpload // a forged or foreign upload ID
-			}
-			return err
-		}
-		partKey := sse.PartKey(key, n)
-		clear(key)
-		defer clear(partKey)
-		if stored, err = sse.EncryptedSize(size); err != nil {
-			return s3.ErrEntityTooLarge
-		}
-		if body, err = sse.EncryptReader(src, partKey); err != nil {
-			return err
-		}
-	}
-	p, err := h.o.Store.UploadPart(req.ctx, req.Bucket, req.Key, u.backendID, n, body, stored)
+	p, err := h.putPart(req, u, n, src, size)
 	if err != nil {
 		if src.err != nil {
 			return src.err
 		}
-		return uploadError(err)
+		return err
 	}
 	hdr := req.w.Header()
 	hdr.Set("ETag", p.ETag)
@@ -180,9 +160,47 @@ func (h *Handler) uploadPart(req *request) error {
 	return nil
 }
 
+// partNumber reads the partNumber parameter.
+func partNumber(req *request) (int, error) {
+	n, err := strconv.Atoi(req.r.URL.Query().Get("partNumber"))
+	if err != nil || n < 1 || n > sse.MaxParts {
+		return 0, s3.ErrInvalidArgument.WithMessage("Part number must be an integer between 1 and 10000, inclusive.")
+	}
+	return n, nil
+}
+
+// putPart stores size plaintext bytes of body as part n of upload u,
+// encrypted under the part key when the upload is encrypted.
+func (h *Handler) putPart(req *request, u upload, n int, body io.Reader, size int64) (backend.Part, error) {
+	stored := size
+	if u.encrypted {
+		key, err := h.o.KMS.Decrypt(req.ctx, u.record.KeyID, u.record.WrappedKey, sse.AssociatedData(req.Bucket, req.Key))
+		if err != nil {
+			if errors.Is(err, keys.ErrDecrypt) {
+				return backend.Part{}, s3.ErrNoSuchUpload // a forged or foreign upload ID
+			}
+			return backend.Part{}, err
+		}
+		partKey := sse.PartKey(key, n)
+		clear(key)
+		defer clear(partKey)
+		if stored, err = sse.EncryptedSize(size); err != nil {
+			return backend.Part{}, s3.ErrEntityTooLarge
+		}
+		if body, err = sse.EncryptReader(body, partKey); err != nil {
+			return backend.Part{}, err
+		}
+	}
+	p, err := h.o.Store.UploadPart(req.ctx, req.Bucket, req.Key, u.backendID, n, body, stored)
+	return p, uploadError(err)
+}
+
 // uploadError maps the backend's answer for an upload ID it does not know
 // to NoSuchUpload (MinIO says InvalidArgument for malformed IDs).
 func uploadError(err error) error {
+	if err == nil {
+		return nil
+	}
 	if c := backend.Code(err); c == "InvalidArgument" || c == "NoSuchUpload" {
 		return s3.ErrNoSuchUpload
 	}

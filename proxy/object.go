@@ -1,12 +1,14 @@
 package proxy
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/sseproxy/sseproxy/backend"
 	"github.com/sseproxy/sseproxy/proxy/s3"
@@ -59,36 +61,19 @@ func (h *Handler) putObject(req *request) error {
 	if err != nil {
 		return err
 	}
-	opts := backend.PutOptions{Header: standardHeaders(req.r.Header), Metadata: meta}
-	alg := req.r.Header.Get(hdrSSE)
-	if alg == "" {
-		alg = h.o.DefaultEncryption
+	n := newObject{
+		size:    size,
+		opts:    backend.PutOptions{Header: standardHeaders(req.r.Header), Metadata: meta},
+		encrypt: h.encrypts(req),
+	}
+	if md5, err := base64.StdEncoding.DecodeString(req.r.Header.Get("Content-Md5")); err == nil && len(md5) == 16 {
+		// The auth reader verifies Content-MD5 before the last byte
+		// reaches the backend, so the plaintext MD5 is known now.
+		n.etag = hex.EncodeToString(md5)
 	}
 	src := &recordingReader{r: req.auth.Body}
-	body, storedSize := io.Reader(src), size
-	if alg == EncryptionAES256 {
-		dk, err := h.o.KMS.GenerateDataKey(req.ctx, h.o.KeyID, sse.AssociatedData(req.Bucket, req.Key))
-		if err != nil {
-			return err
-		}
-		defer clear(dk.Plaintext)
-		rec := sse.Record{Algorithm: EncryptionAES256, KeyID: dk.KeyID, WrappedKey: dk.Ciphertext}
-		if md5, err := base64.StdEncoding.DecodeString(req.r.Header.Get("Content-Md5")); err == nil && len(md5) == 16 {
-			// The auth reader verifies Content-MD5 before the last byte
-			// reaches the backend, so the plaintext MD5 is known now.
-			rec.ETag = hex.EncodeToString(md5)
-		}
-		for k, v := range rec.Metadata() {
-			opts.Metadata[k] = v
-		}
-		if storedSize, err = sse.EncryptedSize(size); err != nil {
-			return s3.ErrEntityTooLarge
-		}
-		if body, err = sse.EncryptReader(body, dk.Plaintext); err != nil {
-			return err
-		}
-	}
-	info, err := h.o.Store.PutObject(req.ctx, req.Bucket, req.Key, body, storedSize, opts)
+	n.body = src
+	o, err := h.store(req, req.Bucket, req.Key, n)
 	if err != nil {
 		if src.err != nil {
 			// The client's body failed (bad signature, digest, short
@@ -97,12 +82,10 @@ func (h *Handler) putObject(req *request) error {
 		}
 		return err
 	}
-	o := object{info: info, encrypted: alg == EncryptionAES256}
-	if o.encrypted {
-		o.record, _, _ = sse.ParseRecord(opts.Metadata)
-		req.w.Header().Set(hdrSSE, EncryptionAES256)
-	}
 	hdr := req.w.Header()
+	if o.encrypted {
+		hdr.Set(hdrSSE, o.record.Algorithm)
+	}
 	hdr.Set("ETag", o.etag())
 	for name, v := range req.auth.Checksums {
 		hdr.Set("x-amz-checksum-"+name, v)
@@ -110,6 +93,103 @@ func (h *Handler) putObject(req *request) error {
 	hdr.Set("Content-Length", "0")
 	req.w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// encrypts reports whether an object written by req is encrypted: the SSE
+// header when present (checkSSEHeaders validated it), the default otherwise.
+func (h *Handler) encrypts(req *request) bool {
+	alg := req.r.Header.Get(hdrSSE)
+	if alg == "" {
+		alg = h.o.DefaultEncryption
+	}
+	return alg == EncryptionAES256
+}
+
+// newObject is an object the proxy is about to store.
+type newObject struct {
+	body    io.Reader
+	size    int64              // plaintext size
+	opts    backend.PutOptions // standard headers and user metadata
+	encrypt bool
+	etag    string // hex MD5 of the plaintext, when known
+}
+
+// storePartSize is the plaintext part size of objects the proxy itself
+// stores by multipart (objects over 5 GiB, from CopyObject): a multiple of
+// 64 KiB, and 10000 parts of it reach S3's 5 TiB limit.
+const storePartSize = 528 << 20
+
+// store writes n to bucket/key, encrypted under a fresh data key when
+// n.encrypt. Objects larger than a single PUT allows go by multipart.
+func (h *Handler) store(req *request, bucket, key string, n newObject) (object, error) {
+	o := object{encrypted: n.encrypt, size: n.size}
+	if !n.encrypt {
+		if n.size > maxPutSize {
+			return o, s3.ErrEntityTooLarge
+		}
+		info, err := h.o.Store.PutObject(req.ctx, bucket, key, n.body, n.size, n.opts)
+		o.info = info
+		return o, err
+	}
+	dk, err := h.o.KMS.GenerateDataKey(req.ctx, h.o.KeyID, sse.AssociatedData(bucket, key))
+	if err != nil {
+		return o, err
+	}
+	defer clear(dk.Plaintext)
+	o.record = sse.Record{Algorithm: sse.AlgorithmAES256, KeyID: dk.KeyID, WrappedKey: dk.Ciphertext, ETag: n.etag, Multipart: n.size > maxPutSize}
+	if err := o.record.Validate(); err != nil {
+		return o, err
+	}
+	for k, v := range o.record.Metadata() {
+		n.opts.Metadata[k] = v
+	}
+	if o.record.Multipart {
+		o.info, err = h.storeParts(req, bucket, key, n, dk.Plaintext)
+		return o, err
+	}
+	stored, err := sse.EncryptedSize(n.size)
+	if err != nil {
+		return o, s3.ErrEntityTooLarge
+	}
+	body, err := sse.EncryptReader(n.body, dk.Plaintext)
+	if err != nil {
+		return o, err
+	}
+	o.info, err = h.o.Store.PutObject(req.ctx, bucket, key, body, stored, n.opts)
+	return o, err
+}
+
+// storeParts writes an encrypted object larger than one PUT as a backend
+// multipart upload of storePartSize parts, each under its part key. A
+// failure aborts the upload, so no partial object remains.
+func (h *Handler) storeParts(req *request, bucket, key string, n newObject, dk []byte) (backend.ObjectInfo, error) {
+	id, err := h.o.Store.CreateUpload(req.ctx, bucket, key, n.opts)
+	if err != nil {
+		return backend.ObjectInfo{}, err
+	}
+	var parts []backend.Part
+	for num, left := 1, n.size; left > 0; num++ {
+		size := min(left, storePartSize)
+		left -= size
+		stored, _ := sse.EncryptedSize(size)
+		partKey := sse.PartKey(dk, num)
+		body, err := sse.EncryptReader(io.LimitReader(n.body, size), partKey)
+		if err == nil {
+			var p backend.Part
+			p, err = h.o.Store.UploadPart(req.ctx, bucket, key, id, num, body, stored)
+			parts = append(parts, p)
+		}
+		clear(partKey)
+		if err != nil {
+			_ = h.o.Store.AbortUpload(context.WithoutCancel(req.ctx), bucket, key, id)
+			return backend.ObjectInfo{}, err
+		}
+	}
+	info, err := h.o.Store.CompleteUpload(req.ctx, bucket, key, id, parts)
+	if err != nil {
+		_ = h.o.Store.AbortUpload(context.WithoutCancel(req.ctx), bucket, key, id)
+	}
+	return info, err
 }
 
 // recordingReader remembers the first error of the client's body.
@@ -126,9 +206,14 @@ func (r *recordingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// fetch reads the object's info with HEAD.
+// fetch reads the request's object's info with HEAD.
 func (h *Handler) fetch(req *request) (object, error) {
-	info, err := h.o.Store.HeadObject(req.ctx, req.Bucket, req.Key)
+	return h.fetchObject(req, req.Bucket, req.Key)
+}
+
+// fetchObject reads an object's info with HEAD.
+func (h *Handler) fetchObject(req *request, bucket, key string) (object, error) {
+	info, err := h.o.Store.HeadObject(req.ctx, bucket, key)
 	if err != nil {
 		return object{}, err
 	}
@@ -143,9 +228,23 @@ func (h *Handler) headObject(req *request) error {
 	if err := checkPreconditions(req, o); err != nil {
 		return err
 	}
+	status, n := http.StatusOK, o.size
+	if req.r.URL.Query().Has("partNumber") {
+		if err := h.resolveLayout(req, req.Bucket, req.Key, &o); err != nil {
+			return err
+		}
+		off, size, err := h.partRange(req, o)
+		if err != nil {
+			return err
+		}
+		status, n = http.StatusPartialContent, size
+		if size > 0 {
+			req.w.Header().Set("Content-Range", "bytes "+strconv.FormatInt(off, 10)+"-"+strconv.FormatInt(off+size-1, 10)+"/"+strconv.FormatInt(o.size, 10))
+		}
+	}
 	writeObjectHeaders(req, o)
-	req.w.Header().Set("Content-Length", strconv.FormatInt(o.size, 10))
-	req.w.WriteHeader(http.StatusOK)
+	req.w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+	req.w.WriteHeader(status)
 	return nil
 }
 
@@ -154,11 +253,12 @@ func (h *Handler) getObject(req *request) error {
 	if err != nil {
 		return err
 	}
+	part := req.r.URL.Query().Has("partNumber")
 	var (
 		body io.ReadCloser
 		o    object
 	)
-	if hasRange {
+	if hasRange || part {
 		o, err = h.fetch(req)
 	} else {
 		// One backend GET: its headers describe the object.
@@ -175,11 +275,16 @@ func (h *Handler) getObject(req *request) error {
 	if err := checkPreconditions(req, o); err != nil {
 		return err
 	}
-	if err := h.resolveLayout(req, &o); err != nil {
+	if err := h.resolveLayout(req, req.Bucket, req.Key, &o); err != nil {
 		return err
 	}
 	off, n := int64(0), o.size
-	if hasRange {
+	switch {
+	case part:
+		if off, n, err = h.partRange(req, o); err != nil {
+			return err
+		}
+	case hasRange:
 		var ok bool
 		if off, n, ok = rng.resolve(o.size); !ok {
 			req.w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(o.size, 10))
@@ -190,14 +295,57 @@ func (h *Handler) getObject(req *request) error {
 	if err != nil {
 		return err
 	}
-	if hasRange && p.fetchLen > 0 {
+	if body == nil && p.fetchLen > 0 {
 		g := backend.GetOptions{Offset: p.fetchOff, Length: p.fetchLen, IfMatch: o.info.ETag}
 		if body, _, err = h.o.Store.GetObject(req.ctx, req.Bucket, req.Key, g); err != nil {
 			return changedError(err)
 		}
 		defer body.Close()
 	}
-	return h.sendObject(req, o, p, body, off, n, hasRange)
+	if body == nil {
+		body = io.NopCloser(eofReader{})
+	}
+	return h.sendObject(req, o, p, body, off, n, hasRange || part)
+}
+
+// partRange is the plaintext range of part ?partNumber=N of o, and sets
+// x-amz-mp-parts-count. Objects that are not multipart have one part.
+func (h *Handler) partRange(req *request, o object) (off, n int64, err error) {
+	num, err := partNumber(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	invalid := &s3.Error{Code: "InvalidPartNumber", Message: "The requested partnumber is not satisfiable.", Status: http.StatusRequestedRangeNotSatisfiable}
+	switch {
+	case o.encrypted && o.record.Multipart:
+		parts := o.layout.Parts()
+		if num > parts {
+			return 0, 0, invalid
+		}
+		req.w.Header().Set("x-amz-mp-parts-count", strconv.Itoa(parts))
+		partPlain := o.layout.PartSize / sse.PackageSize * sse.PayloadSize
+		off = int64(num-1) * partPlain
+		return off, min(partPlain, o.size-off), nil
+	case !o.encrypted && strings.Contains(o.info.ETag, "-"):
+		// A plaintext multipart object: its parts are its stored parts.
+		first, parts, err := h.o.Store.PartInfo(req.ctx, req.Bucket, req.Key, 1, o.info.ETag)
+		if err != nil {
+			return 0, 0, changedError(err)
+		}
+		if num > parts {
+			return 0, 0, invalid
+		}
+		size, _, err := h.o.Store.PartInfo(req.ctx, req.Bucket, req.Key, num, o.info.ETag)
+		if err != nil {
+			return 0, 0, changedError(err)
+		}
+		req.w.Header().Set("x-amz-mp-parts-count", strconv.Itoa(parts))
+		return int64(num-1) * first, size, nil
+	}
+	if num != 1 {
+		return 0, 0, invalid
+	}
+	return 0, o.size, nil
 }
 
 // changedError reports an object replaced between two backend requests of
@@ -213,11 +361,11 @@ func changedError(err error) error {
 // resolveLayout finds the part layout of an encrypted multipart object: the
 // stored size of part 1 (every part but the last has it; CompleteMultipartUpload
 // enforced that) with one HEAD ?partNumber=1.
-func (h *Handler) resolveLayout(req *request, o *object) error {
+func (h *Handler) resolveLayout(req *request, bucket, key string, o *object) error {
 	if !o.encrypted || !o.record.Multipart || o.info.Size == 0 {
 		return nil
 	}
-	size, _, err := h.o.Store.PartInfo(req.ctx, req.Bucket, req.Key, 1, o.info.ETag)
+	size, _, err := h.o.Store.PartInfo(req.ctx, bucket, key, 1, o.info.ETag)
 	if err != nil {
 		return changedError(err)
 	}
@@ -290,7 +438,7 @@ func (h *Handler) sendObject(req *request, o object, p plan, body io.Reader, off
 	hdr := req.w.Header()
 	hdr.Set("Content-Length", strconv.FormatInt(n, 10))
 	status := http.StatusOK
-	if partial {
+	if partial && n > 0 {
 		hdr.Set("Content-Range", "bytes "+strconv.FormatInt(off, 10)+"-"+strconv.FormatInt(off+n-1, 10)+"/"+strconv.FormatInt(o.size, 10))
 		status = http.StatusPartialContent
 	}

@@ -216,6 +216,10 @@ func (h *Handler) serve(req *request) error {
 		return h.listParts(req)
 	case s3.OpListMultipartUploads:
 		return h.listMultipartUploads(req)
+	case s3.OpCopyObject:
+		return h.copyObject(req)
+	case s3.OpUploadPartCopy:
+		return h.uploadPartCopy(req)
 	}
 	return s3.ErrNotImplemented
 }

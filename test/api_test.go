@@ -76,7 +76,8 @@ func TestSSEHeaderRules(t *testing.T) {
 		{"reserved metadata", http.MethodPut, "/" + bucket + "/bad", http.Header{"X-Amz-Meta-Sseproxy-Alg": {"none"}}, 400, "InvalidArgument"},
 		{"unsupported subresource", http.MethodGet, "/" + bucket + "/ok?tagging", nil, 501, "NotImplemented"},
 		{"unsupported bucket op", http.MethodGet, "/" + bucket + "?versioning", nil, 501, "NotImplemented"},
-		{"copy not yet", http.MethodPut, "/" + bucket + "/copy", http.Header{"X-Amz-Copy-Source": {"/" + bucket + "/ok"}}, 501, "NotImplemented"},
+		{"copy from a version", http.MethodPut, "/" + bucket + "/copy", http.Header{"X-Amz-Copy-Source": {"/" + bucket + "/ok?versionId=3"}}, 501, "NotImplemented"},
+		{"SSE header on UploadPart", http.MethodPut, "/" + bucket + "/ok?partNumber=1&uploadId=x", http.Header{"X-Amz-Server-Side-Encryption": {"AES256"}}, 400, "InvalidArgument"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -34,6 +34,8 @@ const (
 	OpAbortMultipartUpload  Op = "AbortMultipartUpload"
 	OpListParts             Op = "ListParts"
 	OpListMultipartUploads  Op = "ListMultipartUploads"
+	OpCopyObject            Op = "CopyObject"
+	OpUploadPartCopy        Op = "UploadPartCopy"
 )
 
 // Request is a classified S3 request.
@@ -110,7 +112,7 @@ func classify(method, bucket, key string, h http.Header, q url.Values) Op {
 	switch method {
 	case http.MethodPut:
 		if h.Get("x-amz-copy-source") != "" {
-			return OpUnsupported
+			return OpCopyObject
 		}
 		return OpPutObject
 	case http.MethodGet:
@@ -145,6 +147,12 @@ func classifyMultipart(method string, h http.Header, q url.Values, sub []string)
 		return OpCreateMultipartUpload
 	case method == http.MethodPut && has("partNumber", "uploadId") && h.Get("x-amz-copy-source") == "":
 		return OpUploadPart
+	case method == http.MethodPut && has("partNumber", "uploadId"):
+		return OpUploadPartCopy
+	case method == http.MethodGet && has("partNumber"):
+		return OpGetObject
+	case method == http.MethodHead && has("partNumber"):
+		return OpHeadObject
 	case method == http.MethodPost && has("uploadId"):
 		return OpCompleteMultipart
 	case method == http.MethodDelete && has("uploadId"):

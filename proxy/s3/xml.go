@@ -206,3 +206,19 @@ type ListMultipartUploadsResult struct {
 	Uploads            []Upload       `xml:"Upload"`
 	CommonPrefixes     []CommonPrefix `xml:"CommonPrefixes"`
 }
+
+// CopyObjectResult answers CopyObject.
+type CopyObjectResult struct {
+	XMLName      xml.Name `xml:"CopyObjectResult"`
+	Xmlns        string   `xml:"xmlns,attr"`
+	LastModified string   `xml:"LastModified"`
+	ETag         string   `xml:"ETag"`
+}
+
+// CopyPartResult answers UploadPartCopy.
+type CopyPartResult struct {
+	XMLName      xml.Name `xml:"CopyPartResult"`
+	Xmlns        string   `xml:"xmlns,attr"`
+	LastModified string   `xml:"LastModified"`
+	ETag         string   `xml:"ETag"`
+}
