@@ -94,6 +94,8 @@ type Options struct {
 	Domains []string
 	// Logger receives one access-log line per request; default a no-op.
 	Logger *zap.Logger
+	// Observer receives request metrics; default none.
+	Observer Observer
 }
 
 // Handler is the S3 front. It is safe for concurrent use.
@@ -116,6 +118,9 @@ func New(o Options) (*Handler, error) {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
+	}
 	return &Handler{o: o}, nil
 }
 
@@ -133,6 +138,9 @@ type request struct {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	body := &countingReader{r: r.Body}
+	r = r.WithContext(r.Context()) // a shallow copy: the inbound request stays untouched
+	r.Body = body
 	rw := &responseWriter{ResponseWriter: w}
 	req := &request{
 		Request: s3.Classify(r, h.o.Domains),
@@ -144,7 +152,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rw.Header().Set("x-amz-request-id", req.id)
 	rw.Header().Set("Server", "sseproxy")
+	h.o.Observer.RequestStarted(string(req.Op))
 	defer func() {
+		status := rw.status
+		if !rw.wroteHeader {
+			status = 499 // the client went away or the stream was aborted
+		}
+		h.o.Observer.RequestDone(string(req.Op), status, body.n, rw.bytes, time.Since(start))
 		h.o.Logger.Info("request",
 			zap.String("request_id", req.id), zap.String("op", string(req.Op)),
 			zap.String("bucket", req.Bucket), zap.String("key", req.Key),
@@ -153,6 +167,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			zap.Duration("duration", time.Since(start)))
 	}()
 	if err := h.serve(req); err != nil {
+		observeError(h.o.Observer, err)
 		h.writeError(req, err)
 	}
 }
@@ -277,6 +292,20 @@ func (w *responseWriter) Flush() {
 		f.Flush()
 	}
 }
+
+// countingReader counts the request body bytes read.
+type countingReader struct {
+	r io.ReadCloser
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingReader) Close() error { return c.r.Close() }
 
 // bufPool holds the copy buffers of the body paths: big enough for several
 // DARE packages per syscall.

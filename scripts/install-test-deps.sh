@@ -10,6 +10,10 @@ mkdir -p "$BIN"
 
 # MinIO has no semver tags; this pseudo-version is the one we test against.
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+# AWS KMS API server for the aws provider's tests.
+LOCAL_KMS_VERSION=v0.0.0-20260228092603-2a5e92d09ab6
+# MinIO KES for the kes provider's tests (AGPL: run as a process, never imported).
+KES_VERSION=v0.23.0
 
 log() { printf 'install-test-deps: %s\n' "$*" >&2; }
 
@@ -35,5 +39,26 @@ if ((${#apt_pkgs[@]})); then
 	apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
 fi
 
+# module_tool NAME MODULE VERSION PKG: build PKG inside the downloaded module,
+# for modules whose `go install MOD@VER` the proxy refuses (it does not list
+# their versions, although the exact version downloads).
+module_tool() {
+	local name=$1 mod=$2 version=$3 pkg=$4 stamp="$BIN/.$1.version"
+	if [[ -x $BIN/$name && -f $stamp && $(cat "$stamp") == "$mod@$version" ]]; then
+		return
+	fi
+	log "building $name ($mod@$version)"
+	local dir src
+	dir=$(cd / && GOFLAGS=-mod=mod go mod download -json "$mod@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	src=$(mktemp -d)
+	cp -r "$dir/." "$src"
+	chmod -R u+w "$src"
+	(cd "$src" && GOFLAGS=-mod=mod go build -o "$BIN/$name" "$pkg")
+	rm -rf "$src"
+	echo "$mod@$version" >"$stamp"
+}
+
 go_tool minio github.com/minio/minio "$MINIO_VERSION"
+go_tool local-kms github.com/nsmithuk/local-kms "$LOCAL_KMS_VERSION"
+module_tool kes github.com/minio/kes "$KES_VERSION" ./cmd/kes
 log "ready: $BIN"
