@@ -42,6 +42,9 @@ func (h *Handler) listBuckets(req *request) error {
 	}
 	res := s3.ListAllMyBucketsResult{Xmlns: s3.Namespace, Owner: s3.Owner{ID: "sseproxy", DisplayName: "sseproxy"}}
 	for _, b := range bs {
+		if h.allowBucket(req, b.Name) != nil {
+			continue // a credential sees only the buckets it may use
+		}
 		res.Buckets = append(res.Buckets, s3.Bucket{Name: b.Name, CreationDate: s3.FormatTime(b.Created)})
 	}
 	return s3.WriteXML(req.w, res)

@@ -20,7 +20,7 @@ import (
 // encryption). Memory stays bounded by the stream buffers.
 
 // copySource parses x-amz-copy-source: "[/]bucket/key", URL-encoded.
-func copySource(req *request) (bucket, key string, err error) {
+func (h *Handler) copySource(req *request) (bucket, key string, err error) {
 	v := req.r.Header.Get("X-Amz-Copy-Source")
 	v, version, _ := strings.Cut(v, "?")
 	if version != "" && version != "versionId=null" {
@@ -34,7 +34,10 @@ func copySource(req *request) (bucket, key string, err error) {
 	if !ok || bucket == "" || key == "" {
 		return "", "", s3.ErrInvalidArgument.WithMessage("Copy Source must mention the source bucket and key: sourcebucket/sourcekey.")
 	}
-	return bucket, key, checkNames(s3.Request{Bucket: bucket, Key: key})
+	if err := checkNames(s3.Request{Bucket: bucket, Key: key}); err != nil {
+		return "", "", err
+	}
+	return bucket, key, h.allowBucket(req, bucket)
 }
 
 // checkCopyPreconditions evaluates the x-amz-copy-source-if-* headers on the
@@ -91,7 +94,7 @@ func (h *Handler) openSource(req *request, bucket, key string, off, n int64) (ob
 	if !o.encrypted {
 		return o, body, nil
 	}
-	dk, err := h.o.KMS.Decrypt(req.ctx, o.record.KeyID, o.record.WrappedKey, sse.AssociatedData(bucket, key))
+	dk, err := h.dataKey(req.ctx, bucket, key, o.record)
 	if err != nil {
 		body.Close()
 		return o, nil, err
@@ -116,7 +119,7 @@ func (k *keyedReader) Close() error {
 var md5ETag = regexp.MustCompile(`^"?[0-9a-f]{32}"?$`)
 
 func (h *Handler) copyObject(req *request) error {
-	srcBucket, srcKey, err := copySource(req)
+	srcBucket, srcKey, err := h.copySource(req)
 	if err != nil {
 		return err
 	}
@@ -132,7 +135,11 @@ func (h *Handler) copyObject(req *request) error {
 		return err
 	}
 	defer body.Close()
-	n := newObject{body: body, size: src.size, encrypt: h.encrypts(req)}
+	enc, err := h.requestEncryption(req)
+	if err != nil {
+		return err
+	}
+	n := newObject{body: body, size: src.size, enc: enc}
 	if directive == "REPLACE" {
 		meta, err := userMetadata(req.r.Header)
 		if err != nil {
@@ -158,7 +165,7 @@ func (h *Handler) copyObject(req *request) error {
 		return err
 	}
 	if o.encrypted {
-		req.w.Header().Set(hdrSSE, o.record.Algorithm)
+		setSSEHeaders(req.w.Header(), o.record)
 	}
 	return s3.WriteXML(req.w, s3.CopyObjectResult{Xmlns: s3.Namespace, LastModified: s3.FormatTime(lastModified(o.info)), ETag: o.etag()})
 }
@@ -195,7 +202,7 @@ func (h *Handler) uploadPartCopy(req *request) error {
 	if err != nil {
 		return err
 	}
-	srcBucket, srcKey, err := copySource(req)
+	srcBucket, srcKey, err := h.copySource(req)
 	if err != nil {
 		return err
 	}
@@ -219,7 +226,7 @@ func (h *Handler) uploadPartCopy(req *request) error {
 		return err
 	}
 	if u.encrypted {
-		req.w.Header().Set(hdrSSE, u.record.Algorithm)
+		setSSEHeaders(req.w.Header(), u.record)
 	}
 	return s3.WriteXML(req.w, s3.CopyPartResult{Xmlns: s3.Namespace, LastModified: s3.FormatTime(lastModified(backend.ObjectInfo{LastModified: p.LastModified})), ETag: p.ETag})
 }

@@ -51,8 +51,18 @@ func checkSSEHeaders(req *request) error {
 			return s3.ErrInvalidArgument.WithMessage("Server-side encryption key id and context are only valid with aws:kms.")
 		}
 		return nil
-	case "aws:kms", "aws:kms:dsse":
-		return s3.ErrNotImplemented.WithMessage("SSE-KMS (aws:kms) is not supported yet; use AES256.")
+	case sse.AlgorithmKMS:
+		if hasCtx {
+			if _, err := decodeContext(h.Get(hdrSSEContext)); err != nil {
+				return err
+			}
+		}
+		if id := h.Get(hdrSSEKeyID); hasKeyID && (sse.Record{Algorithm: sse.AlgorithmKMS, KeyID: id, WrappedKey: []byte{0}}).Validate() != nil {
+			return s3.ErrInvalidArgument.WithMessage("Invalid x-amz-server-side-encryption-aws-kms-key-id.")
+		}
+		return nil
+	case "aws:kms:dsse":
+		return s3.ErrNotImplemented.WithMessage("Dual-layer SSE-KMS (aws:kms:dsse) is not supported.")
 	case "":
 		if hasAlg {
 			return s3.ErrInvalidEncryptionAlgorithm
@@ -159,6 +169,6 @@ func writeObjectHeaders(req *request, o object) {
 	}
 	h.Set("Accept-Ranges", "bytes")
 	if o.encrypted {
-		h.Set(hdrSSE, o.record.Algorithm)
+		setSSEHeaders(h, o.record)
 	}
 }

@@ -19,7 +19,10 @@ import (
 // object carries it) and hands the client an upload ID that carries the
 // wrapped key too:
 //
-//	"sse1." base64url(len(keyID) | keyID | wrapped key) "." backend upload ID
+//	"sse1." base64url(alg | len(keyID) | keyID | uint16be(len(ctx)) | ctx | wrapped key) "." backend upload ID
+//
+// where alg is 1 for AES256 and 2 for aws:kms, and ctx the base64 JSON
+// encryption context (empty for none).
 //
 // Any proxy instance can then encrypt any part, in any order, by unwrapping
 // the key from the upload ID: no request needs state the backend does not
@@ -38,13 +41,21 @@ type upload struct {
 	record    sse.Record
 }
 
+// Algorithm codes of upload IDs.
+var algCodes = map[string]byte{sse.AlgorithmAES256: 1, sse.AlgorithmKMS: 2}
+
 func encodeUploadID(rec sse.Record, backendID string) string {
-	b := make([]byte, 0, 1+len(rec.KeyID)+len(rec.WrappedKey))
-	b = append(b, byte(len(rec.KeyID)))
+	b := make([]byte, 0, 4+len(rec.KeyID)+len(rec.Context)+len(rec.WrappedKey))
+	b = append(b, algCodes[rec.Algorithm], byte(len(rec.KeyID)))
 	b = append(b, rec.KeyID...)
+	b = append(b, byte(len(rec.Context)>>8), byte(len(rec.Context)))
+	b = append(b, rec.Context...)
 	b = append(b, rec.WrappedKey...)
 	return uploadIDPrefix + base64.RawURLEncoding.EncodeToString(b) + "." + backendID
 }
+
+// maxUploadIDLen bounds the encoded part of an upload ID before decoding.
+const maxUploadIDLen = 4096
 
 // parseUploadID reads a client upload ID. IDs without the prefix are the
 // backend's own: those of plaintext uploads (and what ListMultipartUploads
@@ -58,15 +69,31 @@ func parseUploadID(id string) (upload, error) {
 		return upload{backendID: id}, nil
 	}
 	enc, backendID, ok := strings.Cut(rest, ".")
-	if !ok || backendID == "" || len(enc) > 2048 {
+	if !ok || backendID == "" || len(enc) > maxUploadIDLen {
 		return upload{}, s3.ErrNoSuchUpload
 	}
 	b, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil || len(b) < 2 || int(b[0])+1 >= len(b) {
+	if err != nil || len(b) < 2 {
 		return upload{}, s3.ErrNoSuchUpload
 	}
-	n := int(b[0])
-	rec := sse.Record{Algorithm: sse.AlgorithmAES256, KeyID: string(b[1 : 1+n]), WrappedKey: b[1+n:], Multipart: true}
+	rec := sse.Record{Multipart: true}
+	for name, code := range algCodes {
+		if b[0] == code {
+			rec.Algorithm = name
+		}
+	}
+	n := int(b[1])
+	b = b[2:]
+	if len(b) < n+2 {
+		return upload{}, s3.ErrNoSuchUpload
+	}
+	rec.KeyID, b = string(b[:n]), b[n:]
+	n = int(b[0])<<8 | int(b[1])
+	b = b[2:]
+	if len(b) < n {
+		return upload{}, s3.ErrNoSuchUpload
+	}
+	rec.Context, rec.WrappedKey = string(b[:n]), b[n:]
 	if rec.Validate() != nil {
 		return upload{}, s3.ErrNoSuchUpload
 	}
@@ -81,7 +108,12 @@ func (h *Handler) uploadOf(req *request, forWrite bool) (upload, error) {
 	if err != nil {
 		return u, err
 	}
-	if forWrite && !u.encrypted && h.o.DefaultEncryption != EncryptionNone {
+	if !forWrite || u.encrypted {
+		return u, nil
+	}
+	// UploadPart/Complete carry no SSE headers, so this is the bucket's
+	// (or the proxy's) default.
+	if enc, err := h.requestEncryption(req); err != nil || enc.alg != "" {
 		return u, s3.ErrNoSuchUpload.WithMessage("This upload ID carries no encryption key; use the upload ID that CreateMultipartUpload returned through sseproxy.")
 	}
 	return u, nil
@@ -93,21 +125,18 @@ func (h *Handler) createMultipartUpload(req *request) error {
 		return err
 	}
 	opts := backend.PutOptions{Header: standardHeaders(req.r.Header), Metadata: meta}
-	alg := req.r.Header.Get(hdrSSE)
-	if alg == "" {
-		alg = h.o.DefaultEncryption
+	enc, err := h.requestEncryption(req)
+	if err != nil {
+		return err
 	}
 	var rec sse.Record
-	if alg == EncryptionAES256 {
-		dk, err := h.o.KMS.GenerateDataKey(req.ctx, h.o.KeyID, sse.AssociatedData(req.Bucket, req.Key))
-		if err != nil {
+	if enc.alg != "" {
+		var dk []byte
+		if dk, rec, err = h.newDataKey(req.ctx, req.Bucket, req.Key, enc); err != nil {
 			return err
 		}
-		clear(dk.Plaintext)
-		rec = sse.Record{Algorithm: sse.AlgorithmAES256, KeyID: dk.KeyID, WrappedKey: dk.Ciphertext, Multipart: true}
-		if err := rec.Validate(); err != nil {
-			return err
-		}
+		clear(dk)
+		rec.Multipart = true
 		for k, v := range rec.Metadata() {
 			opts.Metadata[k] = v
 		}
@@ -116,9 +145,9 @@ func (h *Handler) createMultipartUpload(req *request) error {
 	if err != nil {
 		return err
 	}
-	if alg == EncryptionAES256 {
+	if enc.alg != "" {
 		id = encodeUploadID(rec, id)
-		req.w.Header().Set(hdrSSE, EncryptionAES256)
+		setSSEHeaders(req.w.Header(), rec)
 	}
 	return s3.WriteXML(req.w, s3.InitiateMultipartUploadResult{Xmlns: s3.Namespace, Bucket: req.Bucket, Key: req.Key, UploadID: id})
 }
@@ -150,7 +179,7 @@ func (h *Handler) uploadPart(req *request) error {
 	hdr := req.w.Header()
 	hdr.Set("ETag", p.ETag)
 	if u.encrypted {
-		hdr.Set(hdrSSE, u.record.Algorithm)
+		setSSEHeaders(hdr, u.record)
 	}
 	for name, v := range req.auth.Checksums {
 		hdr.Set("x-amz-checksum-"+name, v)
@@ -174,7 +203,7 @@ func partNumber(req *request) (int, error) {
 func (h *Handler) putPart(req *request, u upload, n int, body io.Reader, size int64) (backend.Part, error) {
 	stored := size
 	if u.encrypted {
-		key, err := h.o.KMS.Decrypt(req.ctx, u.record.KeyID, u.record.WrappedKey, sse.AssociatedData(req.Bucket, req.Key))
+		key, err := h.dataKey(req.ctx, req.Bucket, req.Key, u.record)
 		if err != nil {
 			if errors.Is(err, keys.ErrDecrypt) {
 				return backend.Part{}, s3.ErrNoSuchUpload // a forged or foreign upload ID
@@ -236,7 +265,7 @@ func (h *Handler) completeMultipartUpload(req *request) error {
 		return uploadError(err)
 	}
 	if u.encrypted {
-		req.w.Header().Set(hdrSSE, u.record.Algorithm)
+		setSSEHeaders(req.w.Header(), u.record)
 	}
 	return s3.WriteXML(req.w, s3.CompleteMultipartUploadResult{
 		Xmlns: s3.Namespace, Location: "/" + req.Bucket + "/" + req.Key,

@@ -61,10 +61,14 @@ func (h *Handler) putObject(req *request) error {
 	if err != nil {
 		return err
 	}
+	enc, err := h.requestEncryption(req)
+	if err != nil {
+		return err
+	}
 	n := newObject{
-		size:    size,
-		opts:    backend.PutOptions{Header: standardHeaders(req.r.Header), Metadata: meta},
-		encrypt: h.encrypts(req),
+		size: size,
+		opts: backend.PutOptions{Header: standardHeaders(req.r.Header), Metadata: meta},
+		enc:  enc,
 	}
 	if md5, err := base64.StdEncoding.DecodeString(req.r.Header.Get("Content-Md5")); err == nil && len(md5) == 16 {
 		// The auth reader verifies Content-MD5 before the last byte
@@ -84,7 +88,7 @@ func (h *Handler) putObject(req *request) error {
 	}
 	hdr := req.w.Header()
 	if o.encrypted {
-		hdr.Set(hdrSSE, o.record.Algorithm)
+		setSSEHeaders(hdr, o.record)
 	}
 	hdr.Set("ETag", o.etag())
 	for name, v := range req.auth.Checksums {
@@ -95,22 +99,12 @@ func (h *Handler) putObject(req *request) error {
 	return nil
 }
 
-// encrypts reports whether an object written by req is encrypted: the SSE
-// header when present (checkSSEHeaders validated it), the default otherwise.
-func (h *Handler) encrypts(req *request) bool {
-	alg := req.r.Header.Get(hdrSSE)
-	if alg == "" {
-		alg = h.o.DefaultEncryption
-	}
-	return alg == EncryptionAES256
-}
-
 // newObject is an object the proxy is about to store.
 type newObject struct {
 	body    io.Reader
 	size    int64              // plaintext size
 	opts    backend.PutOptions // standard headers and user metadata
-	encrypt bool
+	enc     encryption
 	etag    string // hex MD5 of the plaintext, when known
 }
 
@@ -119,11 +113,11 @@ type newObject struct {
 // 64 KiB, and 10000 parts of it reach S3's 5 TiB limit.
 const storePartSize = 528 << 20
 
-// store writes n to bucket/key, encrypted under a fresh data key when
-// n.encrypt. Objects larger than a single PUT allows go by multipart.
+// store writes n to bucket/key, encrypted under a fresh data key unless
+// n.enc says plaintext. Objects larger than a single PUT go by multipart.
 func (h *Handler) store(req *request, bucket, key string, n newObject) (object, error) {
-	o := object{encrypted: n.encrypt, size: n.size}
-	if !n.encrypt {
+	o := object{encrypted: n.enc.alg != "", size: n.size}
+	if !o.encrypted {
 		if n.size > maxPutSize {
 			return o, s3.ErrEntityTooLarge
 		}
@@ -131,27 +125,25 @@ func (h *Handler) store(req *request, bucket, key string, n newObject) (object, 
 		o.info = info
 		return o, err
 	}
-	dk, err := h.o.KMS.GenerateDataKey(req.ctx, h.o.KeyID, sse.AssociatedData(bucket, key))
+	dk, rec, err := h.newDataKey(req.ctx, bucket, key, n.enc)
 	if err != nil {
 		return o, err
 	}
-	defer clear(dk.Plaintext)
-	o.record = sse.Record{Algorithm: sse.AlgorithmAES256, KeyID: dk.KeyID, WrappedKey: dk.Ciphertext, ETag: n.etag, Multipart: n.size > maxPutSize}
-	if err := o.record.Validate(); err != nil {
-		return o, err
-	}
+	defer clear(dk)
+	rec.ETag, rec.Multipart = n.etag, n.size > maxPutSize
+	o.record = rec
 	for k, v := range o.record.Metadata() {
 		n.opts.Metadata[k] = v
 	}
 	if o.record.Multipart {
-		o.info, err = h.storeParts(req, bucket, key, n, dk.Plaintext)
+		o.info, err = h.storeParts(req, bucket, key, n, dk)
 		return o, err
 	}
 	stored, err := sse.EncryptedSize(n.size)
 	if err != nil {
 		return o, s3.ErrEntityTooLarge
 	}
-	body, err := sse.EncryptReader(n.body, dk.Plaintext)
+	body, err := sse.EncryptReader(n.body, dk)
 	if err != nil {
 		return o, err
 	}
@@ -417,7 +409,7 @@ func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 func (h *Handler) sendObject(req *request, o object, p plan, body io.Reader, off, n int64, partial bool) error {
 	src := io.LimitReader(body, n)
 	if o.encrypted {
-		key, err := h.o.KMS.Decrypt(req.ctx, o.record.KeyID, o.record.WrappedKey, sse.AssociatedData(req.Bucket, req.Key))
+		key, err := h.dataKey(req.ctx, req.Bucket, req.Key, o.record)
 		if err != nil {
 			return err
 		}

@@ -77,6 +77,7 @@ var _ Authenticator = (*auth.Verifier)(nil)
 const (
 	EncryptionNone   = "none"
 	EncryptionAES256 = "AES256"
+	EncryptionKMS    = "aws:kms"
 )
 
 // Options configures a Handler. Store, KMS and Auth are required.
@@ -84,11 +85,19 @@ type Options struct {
 	Store Store
 	KMS   keys.KMS
 	Auth  Authenticator
-	// KeyID is the CMK that wraps the data keys of new objects; "" lets
-	// the KMS choose its default key.
+	// KeyID is the CMK that wraps the data keys of AES256 (SSE-S3) objects;
+	// "" lets the KMS choose its default key.
 	KeyID string
-	// DefaultEncryption applies to a PUT without an SSE header:
-	// EncryptionAES256 (the default) or EncryptionNone.
+	// KMSKeyID is the CMK of aws:kms requests that name none; "" lets the
+	// KMS choose its default key.
+	KMSKeyID string
+	// BucketRules supplies per-bucket default encryption; nil = none.
+	BucketRules BucketRules
+	// Authorize limits credentials to buckets and CMKs; nil = no limits.
+	Authorize Authorizer
+	// DefaultEncryption applies to a PUT without an SSE header when the
+	// bucket has no rule: EncryptionAES256 (the default), EncryptionKMS
+	// (under KMSKeyID) or EncryptionNone.
 	DefaultEncryption string
 	// Domains are the base domains of virtual-hosted-style requests.
 	Domains []string
@@ -111,7 +120,7 @@ func New(o Options) (*Handler, error) {
 	switch o.DefaultEncryption {
 	case "":
 		o.DefaultEncryption = EncryptionAES256
-	case EncryptionAES256, EncryptionNone:
+	case EncryptionAES256, EncryptionKMS, EncryptionNone:
 	default:
 		return nil, errors.New("proxy: invalid default encryption " + o.DefaultEncryption)
 	}
@@ -191,6 +200,9 @@ func (h *Handler) serve(req *request) error {
 	if err := checkNames(req.Request); err != nil {
 		return err
 	}
+	if err := h.allowBucket(req, req.Bucket); err != nil {
+		return err
+	}
 	if err := checkSSEHeaders(req); err != nil {
 		return err
 	}
@@ -235,6 +247,12 @@ func (h *Handler) serve(req *request) error {
 		return h.copyObject(req)
 	case s3.OpUploadPartCopy:
 		return h.uploadPartCopy(req)
+	case s3.OpPutBucketEncryption:
+		return h.putBucketEncryption(req)
+	case s3.OpGetBucketEncryption:
+		return h.getBucketEncryption(req)
+	case s3.OpDeleteBucketEncryption:
+		return h.deleteBucketEncryption(req)
 	}
 	return s3.ErrNotImplemented
 }

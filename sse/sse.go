@@ -24,6 +24,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -181,6 +182,29 @@ func AssociatedData(bucket, object string) []byte {
 	ad = binary.BigEndian.AppendUint32(ad, uint32(len(object)))
 	ad = append(ad, object...)
 	return ad
+}
+
+// AssociatedDataWithContext is AssociatedData extended by an SSE-KMS
+// encryption context, so a wrapped key unwraps only with the context it was
+// written with:
+//
+//	AssociatedData(bucket, object) || uint32be(len(ctx)) || ctx
+//
+// where ctx is the canonical JSON of the context (keys sorted, as
+// encoding/json writes maps). An empty context adds nothing, so it equals
+// AssociatedData. The result stays injective: the object name is length
+// prefixed, so what follows it can only be the context part.
+func AssociatedDataWithContext(bucket, object string, context map[string]string) []byte {
+	ad := AssociatedData(bucket, object)
+	if len(context) == 0 {
+		return ad
+	}
+	js, err := json.Marshal(context)
+	if err != nil || uint64(len(js)) > math.MaxUint32 {
+		panic("sse: encryption context cannot be encoded")
+	}
+	ad = binary.BigEndian.AppendUint32(ad, uint32(len(js)))
+	return append(ad, js...)
 }
 
 // MaxParts is the largest multipart part number, as in S3.

@@ -281,3 +281,21 @@ func TestPartKey(t *testing.T) {
 		}()
 	}
 }
+
+func TestAssociatedDataWithContext(t *testing.T) {
+	base := AssociatedData("b", "o")
+	if got := AssociatedDataWithContext("b", "o", nil); !bytes.Equal(got, base) {
+		t.Errorf("AssociatedDataWithContext(nil) = %x, want AssociatedData %x", got, base)
+	}
+	a := AssociatedDataWithContext("b", "o", map[string]string{"y": "2", "x": "1"})
+	b := AssociatedDataWithContext("b", "o", map[string]string{"x": "1", "y": "2"})
+	if !bytes.Equal(a, b) {
+		t.Errorf("context order changes the associated data")
+	}
+	if !bytes.HasSuffix(a, []byte(`{"x":"1","y":"2"}`)) || !bytes.HasPrefix(a, base) {
+		t.Errorf("AssociatedDataWithContext = %q, want AssociatedData || len || canonical JSON", a)
+	}
+	if c := AssociatedDataWithContext("b", "o", map[string]string{"x": "2"}); bytes.Equal(a, c) {
+		t.Errorf("different contexts give the same associated data")
+	}
+}

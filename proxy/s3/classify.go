@@ -36,6 +36,10 @@ const (
 	OpListMultipartUploads  Op = "ListMultipartUploads"
 	OpCopyObject            Op = "CopyObject"
 	OpUploadPartCopy        Op = "UploadPartCopy"
+
+	OpPutBucketEncryption    Op = "PutBucketEncryption"
+	OpGetBucketEncryption    Op = "GetBucketEncryption"
+	OpDeleteBucketEncryption Op = "DeleteBucketEncryption"
 )
 
 // Request is a classified S3 request.
@@ -181,6 +185,9 @@ func classifyBucket(method string, q url.Values, sub []string) Op {
 		if only("location") {
 			return OpGetBucketLocation
 		}
+		if only("encryption") {
+			return OpGetBucketEncryption
+		}
 		if q.Has("uploads") {
 			for _, k := range sub {
 				if !uploadsParams[k] {
@@ -205,9 +212,15 @@ func classifyBucket(method string, q url.Values, sub []string) Op {
 		if len(sub) == 0 {
 			return OpCreateBucket
 		}
+		if only("encryption") {
+			return OpPutBucketEncryption
+		}
 	case http.MethodDelete:
 		if len(sub) == 0 {
 			return OpDeleteBucket
+		}
+		if only("encryption") {
+			return OpDeleteBucketEncryption
 		}
 	case http.MethodHead:
 		if len(sub) == 0 {

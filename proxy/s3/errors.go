@@ -54,6 +54,7 @@ var (
 	ErrNoSuchUpload                    = &Error{"NoSuchUpload", "The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed.", http.StatusNotFound}
 	ErrInvalidPart                     = &Error{"InvalidPart", "One or more of the specified parts could not be found, or a part's entity tag did not match.", http.StatusBadRequest}
 	ErrInvalidPartOrder                = &Error{"InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.", http.StatusBadRequest}
+	ErrNoEncryptionConfiguration       = &Error{"ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found.", http.StatusNotFound}
 	ErrNoSuchBucket                    = &Error{"NoSuchBucket", "The specified bucket does not exist.", http.StatusNotFound}
 	ErrInvalidBucketName               = &Error{"InvalidBucketName", "The specified bucket is not valid.", http.StatusBadRequest}
 	ErrKeyTooLong                      = &Error{"KeyTooLongError", "Your key is too long.", http.StatusBadRequest}

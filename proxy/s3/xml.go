@@ -222,3 +222,23 @@ type CopyPartResult struct {
 	LastModified string   `xml:"LastModified"`
 	ETag         string   `xml:"ETag"`
 }
+
+// ServerSideEncryptionConfiguration is a bucket's default encryption
+// (PutBucketEncryption / GetBucketEncryption).
+type ServerSideEncryptionConfiguration struct {
+	XMLName xml.Name         `xml:"ServerSideEncryptionConfiguration"`
+	Xmlns   string           `xml:"xmlns,attr,omitempty"`
+	Rules   []EncryptionRule `xml:"Rule"`
+}
+
+// EncryptionRule is one rule of a ServerSideEncryptionConfiguration.
+type EncryptionRule struct {
+	Default          ApplyServerSideEncryptionByDefault `xml:"ApplyServerSideEncryptionByDefault"`
+	BucketKeyEnabled bool                               `xml:"BucketKeyEnabled"`
+}
+
+// ApplyServerSideEncryptionByDefault names the default algorithm and key.
+type ApplyServerSideEncryptionByDefault struct {
+	SSEAlgorithm   string `xml:"SSEAlgorithm"`
+	KMSMasterKeyID string `xml:"KMSMasterKeyID,omitempty"`
+}
