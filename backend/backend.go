@@ -6,18 +6,22 @@ package backend
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/s3utils"
 )
 
 // Options configures a Client. Endpoint is required.
@@ -29,8 +33,55 @@ type Options struct {
 	// AccessKey and SecretKey are the proxy's own backend credentials.
 	AccessKey, SecretKey string
 	// Transport carries the requests; default a tuned clone of
-	// http.DefaultTransport.
+	// http.DefaultTransport. The TLS fields below configure that default
+	// transport and cannot be combined with Transport.
 	Transport http.RoundTripper
+
+	// CAFile is a PEM bundle of CA certificates trusted for an https
+	// Endpoint in addition to the system roots; default none.
+	CAFile string
+	// ClientCertFile and ClientKeyFile are the PEM certificate and key
+	// presented when the store asks for a client certificate; both or
+	// neither. They are read once, by New.
+	ClientCertFile, ClientKeyFile string
+	// InsecureSkipVerify accepts any certificate from the store. It exists
+	// for tests; callers should warn loudly when they set it.
+	InsecureSkipVerify bool
+}
+
+// tlsConfig returns the TLS configuration o asks for, or nil for the
+// transport's default.
+func (o Options) tlsConfig() (*tls.Config, error) {
+	if o.CAFile == "" && o.ClientCertFile == "" && o.ClientKeyFile == "" && !o.InsecureSkipVerify {
+		return nil, nil
+	}
+	// InsecureSkipVerify is opt-in and warned about by the caller.
+	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.InsecureSkipVerify}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("backend: CA file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("backend: CA file %s: no PEM certificate found", o.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	if o.ClientCertFile != "" || o.ClientKeyFile != "" {
+		if o.ClientCertFile == "" || o.ClientKeyFile == "" {
+			return nil, errors.New("backend: ClientCertFile and ClientKeyFile must be set together")
+		}
+		cert, err := tls.LoadX509KeyPair(o.ClientCertFile, o.ClientKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("backend: client certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
 }
 
 // Client talks to one S3-compatible store. It is safe for concurrent use.
@@ -51,9 +102,19 @@ func New(o Options) (*Client, error) {
 	if o.Region == "" {
 		o.Region = "us-east-1"
 	}
+	tlsConf, err := o.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	if tlsConf != nil && o.Transport != nil {
+		return nil, errors.New("backend: TLS options cannot be combined with a Transport")
+	}
 	tr := o.Transport
 	if tr == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
+		if tlsConf != nil {
+			t.TLSClientConfig = tlsConf
+		}
 		t.MaxIdleConnsPerHost = 256
 		t.MaxIdleConns = 256
 		t.WriteBufferSize = 256 << 10
@@ -131,14 +192,39 @@ func wrap(err error) error {
 		return nil
 	}
 	var me minio.ErrorResponse
-	if errors.As(err, &me) && me.StatusCode != 0 {
+	if errors.As(err, &me) && me.StatusCode >= 300 {
 		return &Error{Status: me.StatusCode, Code: me.Code, Message: me.Message}
+	}
+	if errors.As(err, &me) && me.StatusCode != 0 {
+		// A 200 OK carrying an <Error> (CompleteMultipartUpload, copies):
+		// the status S3 documents for the code, else 500.
+		status, ok := okErrorStatus[me.Code]
+		if !ok {
+			status = http.StatusInternalServerError
+		}
+		return &Error{Status: status, Code: me.Code, Message: me.Message}
 	}
 	if errors.As(err, &me) && me.Code != "" {
 		// minio-go's client-side checks (e.g. invalid bucket names) have no status.
 		return &Error{Status: http.StatusBadRequest, Code: me.Code, Message: me.Message}
 	}
 	return &Error{err: err}
+}
+
+// okErrorStatus are the statuses of errors S3 may send inside a 200 OK.
+var okErrorStatus = map[string]int{
+	"InvalidPart": http.StatusBadRequest, "InvalidPartOrder": http.StatusBadRequest,
+	"EntityTooSmall": http.StatusBadRequest, "NoSuchUpload": http.StatusNotFound,
+	"NoSuchKey": http.StatusNotFound, "PreconditionFailed": http.StatusPreconditionFailed,
+}
+
+// checkBucket refuses bucket names S3 would not accept, as the client
+// error it is (minio-go's own check would surface as a transport error).
+func checkBucket(bucket string) error {
+	if err := s3utils.CheckValidBucketName(bucket); err != nil {
+		return &Error{Status: http.StatusBadRequest, Code: "InvalidBucketName", Message: "The specified bucket is not valid."}
+	}
+	return nil
 }
 
 // Code returns the store's error code of err, or "" when err is not an
@@ -229,6 +315,10 @@ func (o PutOptions) minio() minio.PutObjectOptions {
 // PutObject stores exactly size bytes from r. If r fails or ends early the
 // request is aborted and the store keeps whatever it had before.
 func (c *Client) PutObject(ctx context.Context, bucket, key string, r io.Reader, size int64, o PutOptions) (ObjectInfo, error) {
+	if err := checkBucket(bucket); err != nil {
+		return ObjectInfo{}, err
+	}
+
 	ui, err := c.core.PutObject(ctx, bucket, key, r, size, "", "", o.minio())
 	if err != nil {
 		return ObjectInfo{}, wrap(err)
@@ -249,6 +339,10 @@ type GetOptions struct {
 // GetObject reads an object. ObjectInfo.Size is always the whole object's
 // size. The caller closes the body.
 func (c *Client) GetObject(ctx context.Context, bucket, key string, g GetOptions) (io.ReadCloser, ObjectInfo, error) {
+	if err := checkBucket(bucket); err != nil {
+		return nil, ObjectInfo{}, err
+	}
+
 	var o minio.GetObjectOptions
 	if g.IfMatch != "" {
 		if err := o.SetMatchETag(strings.Trim(g.IfMatch, `"`)); err != nil {
@@ -270,6 +364,10 @@ func (c *Client) GetObject(ctx context.Context, bucket, key string, g GetOptions
 
 // HeadObject returns an object's info.
 func (c *Client) HeadObject(ctx context.Context, bucket, key string) (ObjectInfo, error) {
+	if err := checkBucket(bucket); err != nil {
+		return ObjectInfo{}, err
+	}
+
 	oi, err := c.core.StatObject(ctx, bucket, key, minio.StatObjectOptions{})
 	if err != nil {
 		return ObjectInfo{}, wrap(err)
@@ -285,6 +383,10 @@ func (c *Client) HeadObject(ctx context.Context, bucket, key string) (ObjectInfo
 
 // DeleteObject removes an object; removing a missing object succeeds.
 func (c *Client) DeleteObject(ctx context.Context, bucket, key string) error {
+	if err := checkBucket(bucket); err != nil {
+		return err
+	}
+
 	return wrap(c.core.RemoveObject(ctx, bucket, key, minio.RemoveObjectOptions{}))
 }
 
@@ -296,6 +398,14 @@ type DeleteResult struct {
 
 // DeleteObjects removes keys in one batch request (at most 1000).
 func (c *Client) DeleteObjects(ctx context.Context, bucket string, keys []string) []DeleteResult {
+	if err := checkBucket(bucket); err != nil {
+		out := make([]DeleteResult, len(keys))
+		for i, k := range keys {
+			out[i] = DeleteResult{Key: k, Err: err}
+		}
+		return out
+	}
+
 	ch := make(chan minio.ObjectInfo, len(keys))
 	for _, k := range keys {
 		ch <- minio.ObjectInfo{Key: k}
@@ -329,6 +439,10 @@ func (c *Client) ListBuckets(ctx context.Context) ([]Bucket, error) {
 
 // MakeBucket creates a bucket in region ("" = the client's region).
 func (c *Client) MakeBucket(ctx context.Context, bucket, region string) error {
+	if err := checkBucket(bucket); err != nil {
+		return err
+	}
+
 	if region == "" {
 		region = c.region
 	}
@@ -337,11 +451,19 @@ func (c *Client) MakeBucket(ctx context.Context, bucket, region string) error {
 
 // RemoveBucket deletes an empty bucket.
 func (c *Client) RemoveBucket(ctx context.Context, bucket string) error {
+	if err := checkBucket(bucket); err != nil {
+		return err
+	}
+
 	return wrap(c.core.RemoveBucket(ctx, bucket))
 }
 
 // HeadBucket reports whether the bucket exists (NoSuchBucket error if not).
 func (c *Client) HeadBucket(ctx context.Context, bucket string) error {
+	if err := checkBucket(bucket); err != nil {
+		return err
+	}
+
 	ok, err := c.core.BucketExists(ctx, bucket)
 	if err != nil {
 		return wrap(err)
@@ -354,6 +476,10 @@ func (c *Client) HeadBucket(ctx context.Context, bucket string) error {
 
 // BucketLocation returns the bucket's region.
 func (c *Client) BucketLocation(ctx context.Context, bucket string) (string, error) {
+	if err := checkBucket(bucket); err != nil {
+		return "", err
+	}
+
 	if err := c.HeadBucket(ctx, bucket); err != nil {
 		return "", err
 	}

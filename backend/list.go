@@ -90,6 +90,7 @@ func readError(status int, body io.Reader) error {
 }
 
 type listV2Document struct {
+	XMLName  xml.Name `xml:"ListBucketResult"` // anything else (an <Error>, an HTML page) is not a listing
 	Contents []struct {
 		Key          string       `xml:"Key"`
 		LastModified string       `xml:"LastModified"`

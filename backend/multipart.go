@@ -12,6 +12,10 @@ import (
 // CreateUpload starts a multipart upload whose object will carry o's
 // headers and metadata. It returns the store's upload id.
 func (c *Client) CreateUpload(ctx context.Context, bucket, key string, o PutOptions) (string, error) {
+	if err := checkBucket(bucket); err != nil {
+		return "", err
+	}
+
 	id, err := c.core.NewMultipartUpload(ctx, bucket, key, o.minio())
 	return id, wrap(err)
 }
@@ -26,6 +30,10 @@ type Part struct {
 
 // UploadPart stores exactly size bytes from r as part number n.
 func (c *Client) UploadPart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, size int64) (Part, error) {
+	if err := checkBucket(bucket); err != nil {
+		return Part{}, err
+	}
+
 	p, err := c.core.PutObjectPart(ctx, bucket, key, uploadID, n, r, size, minio.PutObjectPartOptions{DisableContentSha256: true})
 	if err != nil {
 		return Part{}, wrap(err)
@@ -35,6 +43,10 @@ func (c *Client) UploadPart(ctx context.Context, bucket, key, uploadID string, n
 
 // CompleteUpload assembles the listed parts (number and ETag) into the object.
 func (c *Client) CompleteUpload(ctx context.Context, bucket, key, uploadID string, parts []Part) (ObjectInfo, error) {
+	if err := checkBucket(bucket); err != nil {
+		return ObjectInfo{}, err
+	}
+
 	cps := make([]minio.CompletePart, len(parts))
 	for i, p := range parts {
 		cps[i] = minio.CompletePart{PartNumber: p.Number, ETag: p.ETag}
@@ -48,6 +60,10 @@ func (c *Client) CompleteUpload(ctx context.Context, bucket, key, uploadID strin
 
 // AbortUpload discards an upload and its parts.
 func (c *Client) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
+	if err := checkBucket(bucket); err != nil {
+		return err
+	}
+
 	return wrap(c.core.AbortMultipartUpload(ctx, bucket, key, uploadID))
 }
 
@@ -61,6 +77,10 @@ type PartsPage struct {
 
 // ListParts lists up to max parts after part number marker.
 func (c *Client) ListParts(ctx context.Context, bucket, key, uploadID string, marker, max int) (PartsPage, error) {
+	if err := checkBucket(bucket); err != nil {
+		return PartsPage{}, err
+	}
+
 	res, err := c.core.ListObjectParts(ctx, bucket, key, uploadID, marker, max)
 	if err != nil {
 		return PartsPage{}, wrap(err)
@@ -95,6 +115,10 @@ type UploadsPage struct {
 
 // ListUploads lists in-progress uploads.
 func (c *Client) ListUploads(ctx context.Context, bucket string, q UploadsQuery) (UploadsPage, error) {
+	if err := checkBucket(bucket); err != nil {
+		return UploadsPage{}, err
+	}
+
 	res, err := c.core.ListMultipartUploads(ctx, bucket, q.Prefix, q.KeyMarker, q.UploadIDMarker, q.Delimiter, q.MaxUploads)
 	if err != nil {
 		return UploadsPage{}, wrap(err)
@@ -112,6 +136,10 @@ func (c *Client) ListUploads(ctx context.Context, bucket string, q UploadsQuery)
 // PartInfo returns the stored size of part n of a completed multipart object
 // and the object's part count (GET/HEAD with ?partNumber).
 func (c *Client) PartInfo(ctx context.Context, bucket, key string, n int, etag string) (size int64, parts int, err error) {
+	if err := checkBucket(bucket); err != nil {
+		return 0, 0, err
+	}
+
 	o := minio.StatObjectOptions{}
 	o.PartNumber = n
 	if etag != "" {

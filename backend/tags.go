@@ -8,6 +8,10 @@ import (
 
 // BucketTags returns a bucket's tags (empty when it has none).
 func (c *Client) BucketTags(ctx context.Context, bucket string) (map[string]string, error) {
+	if err := checkBucket(bucket); err != nil {
+		return nil, err
+	}
+
 	t, err := c.core.GetBucketTagging(ctx, bucket)
 	if err != nil {
 		if code := Code(wrap(err)); code == "NoSuchTagSet" || code == "NoSuchTagSetError" {
@@ -20,6 +24,10 @@ func (c *Client) BucketTags(ctx context.Context, bucket string) (map[string]stri
 
 // SetBucketTags replaces a bucket's tags; an empty map removes them.
 func (c *Client) SetBucketTags(ctx context.Context, bucket string, m map[string]string) error {
+	if err := checkBucket(bucket); err != nil {
+		return err
+	}
+
 	if len(m) == 0 {
 		return wrap(c.core.RemoveBucketTagging(ctx, bucket))
 	}

@@ -2,8 +2,6 @@ package proxy
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 
 	"github.com/sseproxy/sseproxy/keys"
@@ -105,25 +103,10 @@ type Authorizer interface {
 	AllowKey(accessKey, keyID string) error
 }
 
-// associatedData binds a data key to bucket/key and, for SSE-KMS objects
-// with an encryption context, to that context.
-func associatedData(bucket, key, context string) ([]byte, error) {
-	if context == "" {
-		return sse.AssociatedData(bucket, key), nil
-	}
-	ctx, err := decodeContext(context)
-	if err != nil {
-		return nil, err
-	}
-	return sse.AssociatedDataWithContext(bucket, key, ctx), nil
-}
-
-// decodeContext parses x-amz-server-side-encryption-context: base64 of a
-// JSON object of strings.
+// decodeContext parses x-amz-server-side-encryption-context.
 func decodeContext(v string) (map[string]string, error) {
-	js, err := base64.StdEncoding.DecodeString(v)
-	var ctx map[string]string
-	if err != nil || json.Unmarshal(js, &ctx) != nil || ctx == nil {
+	ctx, err := sse.DecodeContext(v)
+	if err != nil {
 		return nil, s3.ErrInvalidArgument.WithMessage("The x-amz-server-side-encryption-context header must be base64 of a JSON object of strings.")
 	}
 	return ctx, nil
@@ -132,9 +115,9 @@ func decodeContext(v string) (map[string]string, error) {
 // newDataKey generates a data key under e and returns it with the record
 // that stores it. The caller clears the key.
 func (h *Handler) newDataKey(ctx context.Context, bucket, key string, e encryption) ([]byte, sse.Record, error) {
-	ad, err := associatedData(bucket, key, e.context)
+	ad, err := sse.Record{Context: e.context}.AssociatedData(bucket, key)
 	if err != nil {
-		return nil, sse.Record{}, err
+		return nil, sse.Record{}, s3.ErrInvalidArgument.WithMessage("Invalid x-amz-server-side-encryption-context.")
 	}
 	dk, err := h.o.KMS.GenerateDataKey(ctx, e.keyID, ad)
 	if err != nil {
@@ -153,7 +136,7 @@ func (h *Handler) newDataKey(ctx context.Context, bucket, key string, e encrypti
 
 // dataKey unwraps the data key of an object stored as bucket/key.
 func (h *Handler) dataKey(ctx context.Context, bucket, key string, rec sse.Record) ([]byte, error) {
-	ad, err := associatedData(bucket, key, rec.Context)
+	ad, err := rec.AssociatedData(bucket, key)
 	if err != nil {
 		return nil, keys.ErrDecrypt
 	}

@@ -19,7 +19,7 @@ import (
 // object carries it) and hands the client an upload ID that carries the
 // wrapped key too:
 //
-//	"sse1." base64url(alg | len(keyID) | keyID | uint16be(len(ctx)) | ctx | wrapped key) "." backend upload ID
+//	"sse1." base64url(alg | uint16be(len(keyID)) | keyID | uint16be(len(ctx)) | ctx | wrapped key) "." backend upload ID
 //
 // where alg is 1 for AES256 and 2 for aws:kms, and ctx the base64 JSON
 // encryption context (empty for none).
@@ -46,7 +46,7 @@ var algCodes = map[string]byte{sse.AlgorithmAES256: 1, sse.AlgorithmKMS: 2}
 
 func encodeUploadID(rec sse.Record, backendID string) string {
 	b := make([]byte, 0, 4+len(rec.KeyID)+len(rec.Context)+len(rec.WrappedKey))
-	b = append(b, algCodes[rec.Algorithm], byte(len(rec.KeyID)))
+	b = append(b, algCodes[rec.Algorithm], byte(len(rec.KeyID)>>8), byte(len(rec.KeyID)))
 	b = append(b, rec.KeyID...)
 	b = append(b, byte(len(rec.Context)>>8), byte(len(rec.Context)))
 	b = append(b, rec.Context...)
@@ -72,9 +72,9 @@ func parseUploadID(id string) (upload, error) {
 	if !ok || backendID == "" || len(enc) > maxUploadIDLen {
 		return upload{}, s3.ErrNoSuchUpload
 	}
-	b, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil || len(b) < 2 {
-		return upload{}, s3.ErrNoSuchUpload
+	b, err := base64.RawURLEncoding.Strict().DecodeString(enc)
+	if err != nil || len(b) < 3 || base64.RawURLEncoding.EncodeToString(b) != enc {
+		return upload{}, s3.ErrNoSuchUpload // one encoding per upload ID
 	}
 	rec := sse.Record{Multipart: true}
 	for name, code := range algCodes {
@@ -82,8 +82,8 @@ func parseUploadID(id string) (upload, error) {
 			rec.Algorithm = name
 		}
 	}
-	n := int(b[1])
-	b = b[2:]
+	n := int(b[1])<<8 | int(b[2])
+	b = b[3:]
 	if len(b) < n+2 {
 		return upload{}, s3.ErrNoSuchUpload
 	}

@@ -248,6 +248,11 @@ func TestUploadIDRoundTrip(t *testing.T) {
 		{"key id of 255 bytes", testRecord(strings.Repeat("k", 255)), "u"},
 		{"arn key id", testRecord("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"), "u"},
 		{"one-byte wrapped key", sse.Record{Algorithm: sse.AlgorithmAES256, KeyID: "default", WrappedKey: []byte{0}, Multipart: true}, "u"},
+		{"aws:kms", sse.Record{Algorithm: sse.AlgorithmKMS, KeyID: "alias/app", WrappedKey: testRecord("k").WrappedKey, Multipart: true}, "u"},
+		{"aws:kms with context", sse.Record{Algorithm: sse.AlgorithmKMS, KeyID: "alias/app", WrappedKey: testRecord("k").WrappedKey,
+			Context: base64.StdEncoding.EncodeToString([]byte(`{"department":"finance","project":"x"}`)), Multipart: true}, "u"},
+		{"aws:kms with a 2 KiB context", sse.Record{Algorithm: sse.AlgorithmKMS, KeyID: "k", WrappedKey: []byte{1},
+			Context: base64.StdEncoding.EncodeToString([]byte(`{"a":"` + strings.Repeat("x", 1526) + `"}`)), Multipart: true}, "u"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -290,9 +295,21 @@ func TestUploadIDLongKeyID(t *testing.T) {
 	}
 }
 
+// rawUploadID builds an upload ID from its fields as multipart.go lays
+// them out, so that malformed ones can be made field by field.
+func rawUploadID(alg byte, keyIDLen int, keyID string, ctxLen int, ctx string, wrapped []byte, backendID string) string {
+	b := []byte{alg, byte(keyIDLen >> 8), byte(keyIDLen)}
+	b = append(b, keyID...)
+	b = append(b, byte(ctxLen>>8), byte(ctxLen))
+	b = append(b, ctx...)
+	b = append(b, wrapped...)
+	return uploadIDPrefix + base64.RawURLEncoding.EncodeToString(b) + "." + backendID
+}
+
 func TestParseUploadID(t *testing.T) {
 	valid := encodeUploadID(testRecord("default"), "backend-id")
-	enc := func(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+	ctx := base64.StdEncoding.EncodeToString([]byte(`{"a":"b"}`))
+	w := []byte{1, 2, 3}
 	tests := []struct {
 		name string
 		id   string
@@ -302,20 +319,30 @@ func TestParseUploadID(t *testing.T) {
 		{"plain backend id", "ZjFmNzQ1YjgtYjM1Ni00YWU3", upload{backendID: "ZjFmNzQ1YjgtYjM1Ni00YWU3"}, nil},
 		{"plain id with dots", "a.b.c", upload{backendID: "a.b.c"}, nil},
 		{"prefix in another case is plain", "SSE1." + valid[len(uploadIDPrefix):], upload{backendID: "SSE1." + valid[len(uploadIDPrefix):]}, nil},
+		{"AES256", rawUploadID(1, 1, "k", 0, "", w, "u"), upload{backendID: "u", encrypted: true,
+			record: sse.Record{Algorithm: sse.AlgorithmAES256, KeyID: "k", WrappedKey: w, Multipart: true}}, nil},
+		{"aws:kms with context", rawUploadID(2, 1, "k", len(ctx), ctx, w, "u"), upload{backendID: "u", encrypted: true,
+			record: sse.Record{Algorithm: sse.AlgorithmKMS, KeyID: "k", WrappedKey: w, Context: ctx, Multipart: true}}, nil},
 		{"empty", "", upload{}, s3.ErrNoSuchUpload},
 		{"prefix only", "sse1.", upload{}, s3.ErrNoSuchUpload},
 		{"no backend id", strings.TrimSuffix(valid, "backend-id"), upload{}, s3.ErrNoSuchUpload},
 		{"no separator", strings.TrimSuffix(valid, ".backend-id"), upload{}, s3.ErrNoSuchUpload},
 		{"bad base64", "sse1.!!!!.u", upload{}, s3.ErrNoSuchUpload},
-		{"padded base64", "sse1." + base64.URLEncoding.EncodeToString(append([]byte{1, 'k'}, 1, 2)) + ".u", upload{}, s3.ErrNoSuchUpload},
-		{"one byte", "sse1." + enc([]byte{0}) + ".u", upload{}, s3.ErrNoSuchUpload},
-		{"empty key id", "sse1." + enc([]byte{0, 1, 2}) + ".u", upload{}, s3.ErrNoSuchUpload},
-		{"no wrapped key", "sse1." + enc([]byte{2, 'k', 'k'}) + ".u", upload{}, s3.ErrNoSuchUpload},
-		{"key id past the end", "sse1." + enc([]byte{9, 'k', 'k'}) + ".u", upload{}, s3.ErrNoSuchUpload},
-		{"key id with a space", "sse1." + enc([]byte{3, 'a', ' ', 'b', 1}) + ".u", upload{}, s3.ErrNoSuchUpload},
-		{"key id not ascii", "sse1." + enc([]byte{2, 0xc3, 0xa9, 1}) + ".u", upload{}, s3.ErrNoSuchUpload},
-		{"too long", "sse1." + strings.Repeat("A", 2049) + ".u", upload{}, s3.ErrNoSuchUpload},
-		{"wrapped key too long", "sse1." + enc(append([]byte{1, 'k'}, make([]byte, 1025)...)) + ".u", upload{}, s3.ErrNoSuchUpload},
+		{"padded base64", "sse1." + base64.URLEncoding.EncodeToString([]byte{1, 1, 'k', 0, 0, 1, 2}) + ".u", upload{}, s3.ErrNoSuchUpload},
+		{"one byte", "sse1." + base64.RawURLEncoding.EncodeToString([]byte{1}) + ".u", upload{}, s3.ErrNoSuchUpload},
+		{"unknown algorithm 0", rawUploadID(0, 1, "k", 0, "", w, "u"), upload{}, s3.ErrNoSuchUpload},
+		{"unknown algorithm 3", rawUploadID(3, 1, "k", 0, "", w, "u"), upload{}, s3.ErrNoSuchUpload},
+		{"empty key id", rawUploadID(1, 0, "", 0, "", w, "u"), upload{}, s3.ErrNoSuchUpload},
+		{"key id past the end", rawUploadID(1, 9, "kk", 0, "", nil, "u"), upload{}, s3.ErrNoSuchUpload},
+		{"no context length", "sse1." + base64.RawURLEncoding.EncodeToString([]byte{1, 1, 'k', 0}) + ".u", upload{}, s3.ErrNoSuchUpload},
+		{"context past the end", rawUploadID(2, 1, "k", 500, ctx, w, "u"), upload{}, s3.ErrNoSuchUpload},
+		{"no wrapped key", rawUploadID(1, 1, "k", 0, "", nil, "u"), upload{}, s3.ErrNoSuchUpload},
+		{"key id with a space", rawUploadID(1, 3, "a b", 0, "", w, "u"), upload{}, s3.ErrNoSuchUpload},
+		{"key id not ascii", rawUploadID(1, 2, "é", 0, "", w, "u"), upload{}, s3.ErrNoSuchUpload},
+		{"context on AES256", rawUploadID(1, 1, "k", len(ctx), ctx, w, "u"), upload{}, s3.ErrNoSuchUpload},
+		{"context not JSON", rawUploadID(2, 1, "k", 4, "YWJj", w, "u"), upload{}, s3.ErrNoSuchUpload},
+		{"too long", "sse1." + strings.Repeat("A", 8192) + ".u", upload{}, s3.ErrNoSuchUpload},
+		{"wrapped key too long", rawUploadID(1, 1, "k", 0, "", make([]byte, 1025), "u"), upload{}, s3.ErrNoSuchUpload},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -566,10 +593,19 @@ func TestErrorTableOrder(t *testing.T) {
 // TestEncodeUploadIDBytes pins the upload ID layout documented in
 // multipart.go, so that IDs handed out by one release parse in the next.
 func TestEncodeUploadIDBytes(t *testing.T) {
-	rec := sse.Record{Algorithm: sse.AlgorithmAES256, KeyID: "ab", WrappedKey: []byte{0xff, 0x00}, Multipart: true}
-	raw := []byte{2, 'a', 'b', 0xff, 0x00}
-	want := "sse1." + base64.RawURLEncoding.EncodeToString(raw) + ".id"
-	if got := encodeUploadID(rec, "id"); got != want {
-		t.Errorf("encodeUploadID(%+v, id) = %q, want %q", rec, got, want)
+	tests := []struct {
+		rec sse.Record
+		raw []byte
+	}{
+		{sse.Record{Algorithm: sse.AlgorithmAES256, KeyID: "ab", WrappedKey: []byte{0xff, 0x00}, Multipart: true},
+			[]byte{1, 0, 2, 'a', 'b', 0, 0, 0xff, 0x00}},
+		{sse.Record{Algorithm: sse.AlgorithmKMS, KeyID: "k", Context: "e30=", WrappedKey: []byte{7}, Multipart: true},
+			[]byte{2, 0, 1, 'k', 0, 4, 'e', '3', '0', '=', 7}},
+	}
+	for _, tt := range tests {
+		want := "sse1." + base64.RawURLEncoding.EncodeToString(tt.raw) + ".id"
+		if got := encodeUploadID(tt.rec, "id"); got != want {
+			t.Errorf("encodeUploadID(%+v, id) = %q, want %q", tt.rec, got, want)
+		}
 	}
 }

@@ -283,3 +283,28 @@ func md5Hex(s string) bool {
 	}
 	return true
 }
+
+// AssociatedData returns the associated data that binds r's wrapped key to
+// bucket/object: AssociatedData, extended by the encryption context for
+// SSE-KMS objects that have one (AssociatedDataWithContext).
+func (r Record) AssociatedData(bucket, object string) ([]byte, error) {
+	if r.Context == "" {
+		return AssociatedData(bucket, object), nil
+	}
+	ctx, err := DecodeContext(r.Context)
+	if err != nil {
+		return nil, err
+	}
+	return AssociatedDataWithContext(bucket, object, ctx), nil
+}
+
+// DecodeContext parses an encryption context as S3 sends it in
+// x-amz-server-side-encryption-context: base64 of a JSON object of strings.
+func DecodeContext(v string) (map[string]string, error) {
+	js, ok := decodeBase64(v)
+	var ctx map[string]string
+	if !ok || json.Unmarshal(js, &ctx) != nil || ctx == nil {
+		return nil, invalid(MetaContext, "not base64 of a JSON object of strings")
+	}
+	return ctx, nil
+}
