@@ -22,11 +22,23 @@ const (
 	userMetaPrefix  = "X-Amz-Meta-"
 	directiveHeader = "X-Amz-Metadata-Directive"
 
+	// internalPrefix starts every name the store uses for itself, in
+	// requests between its own layers and in stored metadata. Clients never
+	// see such a name and cannot set one (normalize drops them).
+	internalPrefix = "X-Amz-Devstore-"
+
 	// requestMetaHeader carries, from the HTTP middleware to CopyObject, the
 	// names of the metadata headers the copy request really sent: gofakes3
 	// merges the source's metadata into the request's before the backend
 	// sees it, so without this list a REPLACE copy could not drop a key.
-	requestMetaHeader = "X-Amz-Devstore-Request-Metadata"
+	requestMetaHeader = internalPrefix + "Request-Metadata"
+
+	// partSizesMeta is the stored metadata entry of an object completed by
+	// a multipart upload: its part sizes in part order (formatPartSizes),
+	// for ?partNumber reads. It lives in the object's own metadata file, so
+	// it is written, replaced and deleted with the object; clientMeta strips
+	// it from everything gofakes3 returns.
+	partSizesMeta = internalPrefix + "Part-Sizes"
 
 	// maxUserMeta is S3's limit on user metadata, counted here over whole
 	// header names and values: at least as strict as S3, so the proxy's own
@@ -52,6 +64,8 @@ const (
 //   - Keys that a file system cannot hold faithfully ("a//b", "a/", "../x",
 //     longer than 222 bytes) or that collide with another key's directory
 //     are rejected.
+//   - Multipart uploads keep their parts in files and record the part sizes
+//     of the object they complete (see multipart.go).
 //
 // Writes, deletes and listings are serialised by mu; reads go straight to
 // s3afero, which has its own lock.
@@ -59,8 +73,10 @@ type backend struct {
 	*s3afero.MultiBucketBackend
 
 	bucketsDir string // s3afero's documented layout: <dir>/buckets/<bucket>/<key>
-	tmpDir     string // staged uploads; emptied on start
+	tmpDir     string // staged uploads and upload parts; emptied on start
 	mu         sync.Mutex
+
+	uploads *uploads
 }
 
 var _ gofakes3.Backend = (*backend)(nil)
@@ -81,11 +97,21 @@ func newBackend(dir string) (*backend, error) {
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		return nil, err
 	}
-	return &backend{MultiBucketBackend: inner, bucketsDir: filepath.Join(dir, "buckets"), tmpDir: tmp}, nil
+	up, err := newUploads(filepath.Join(tmp, "uploads"))
+	if err != nil {
+		return nil, err
+	}
+	return &backend{MultiBucketBackend: inner, bucketsDir: filepath.Join(dir, "buckets"), tmpDir: tmp, uploads: up}, nil
 }
 
 // HeadObject returns the object's metadata; unstorable keys do not exist.
 func (b *backend) HeadObject(bucket, key string) (*gofakes3.Object, error) {
+	return clientMeta(b.headStored(bucket, key))
+}
+
+// headStored is HeadObject with the object's stored metadata, internal
+// entries included.
+func (b *backend) headStored(bucket, key string) (*gofakes3.Object, error) {
 	if !storableKey(key) {
 		return nil, gofakes3.KeyNotFound(key)
 	}
@@ -98,7 +124,21 @@ func (b *backend) GetObject(bucket, key string, rng *gofakes3.ObjectRangeRequest
 	if !storableKey(key) {
 		return nil, gofakes3.KeyNotFound(key)
 	}
-	return b.MultiBucketBackend.GetObject(bucket, key, rng)
+	return clientMeta(b.MultiBucketBackend.GetObject(bucket, key, rng))
+}
+
+// clientMeta removes the store's internal entries from obj's metadata:
+// gofakes3 sends every entry to the client as a header. Every object the
+// backend hands to gofakes3 passes through here.
+func clientMeta(obj *gofakes3.Object, err error) (*gofakes3.Object, error) {
+	if obj != nil {
+		for k := range obj.Metadata {
+			if strings.HasPrefix(http.CanonicalHeaderKey(k), internalPrefix) {
+				delete(obj.Metadata, k)
+			}
+		}
+	}
+	return obj, err
 }
 
 // PutObject stores input under key with exactly meta's object metadata.

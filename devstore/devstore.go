@@ -15,16 +15,21 @@
 // loopback only and only the proxy talks to it. It is for development, not
 // production. Between the HTTP server and gofakes3 it decodes every
 // aws-chunked body variant (gofakes3 alone stores multipart parts with their
-// chunk framing); around gofakes3's backend it gives exact object metadata,
-// metadata-directive-aware copies, uploads that never leave a partial
-// object, and sorted, paginated listings (see normalize and backend).
+// chunk framing), and serves ?partNumber reads and the If-Match and
+// If-Unmodified-Since preconditions that gofakes3 ignores; around gofakes3's
+// backend it gives exact object metadata, metadata-directive-aware copies,
+// uploads that never leave a partial object, multipart uploads whose parts
+// are files and whose part sizes are kept with the object, and sorted,
+// paginated listings (see normalize, reads, backend and multipart.go).
 //
-// Limits that remain: no versioning, UploadPartCopy or ?partNumber reads;
-// Cache-Control, Content-Language and Expires are not stored; multipart
-// parts are held in memory until the upload completes; a key cannot be both
-// an object and a "directory" of other keys ("a" and "a/b"), nor end in or
-// double a '/'; keys are at most 222 bytes (S3 allows 1024); and two
-// processes must not share a data directory.
+// Limits that remain: no versioning or UploadPartCopy; Cache-Control,
+// Content-Language and Expires are not stored; uploads in progress do not
+// survive a restart; parts under S3's 5 MiB minimum are accepted; HEAD and
+// GET report the MD5 of a multipart object, not the "-N" ETag its
+// completion returned; a key cannot be both an object and a "directory" of
+// other keys ("a" and "a/b"), nor end in or double a '/'; keys are at most
+// 222 bytes (S3 allows 1024); and two processes must not share a data
+// directory.
 package devstore
 
 import (
@@ -88,16 +93,10 @@ func Start(o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devstore: %w", err)
 	}
-	faker := gofakes3.New(b,
-		gofakes3.WithLogger(fakesLogger{logger}),
-		// backend enforces S3's limit on user metadata; gofakes3's own limit
-		// also counts signing headers and would be stricter than S3.
-		gofakes3.WithMetadataSizeLimit(0),
-	)
 	s := &Store{
 		endpoint: "http://" + ln.Addr().String(),
 		srv: &http.Server{
-			Handler:           normalize(faker.Server()),
+			Handler:           handler(b, logger),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -106,6 +105,18 @@ func Start(o Options) (*Store, error) {
 	}
 	go func() { s.served <- s.srv.Serve(ln) }()
 	return s, nil
+}
+
+// handler serves b over S3: gofakes3 between the middleware that fixes up
+// requests (normalize) and object reads (reads).
+func handler(b *backend, logger *slog.Logger) http.Handler {
+	faker := gofakes3.New(b,
+		gofakes3.WithLogger(fakesLogger{logger}),
+		// backend enforces S3's limit on user metadata; gofakes3's own limit
+		// also counts signing headers and would be stricter than S3.
+		gofakes3.WithMetadataSizeLimit(0),
+	)
+	return normalize(reads(b, faker.Server()))
 }
 
 // Endpoint returns the store's base URL, "http://127.0.0.1:PORT".

@@ -20,11 +20,16 @@ import (
 //     is how the proxy reaches this store, would be stored with their chunk
 //     framing.
 //   - A copy request gets the list of metadata headers it really sent (see
-//     requestMetaHeader). A client cannot forge the list: any incoming
-//     header of that name is removed first.
+//     requestMetaHeader). A client cannot forge the list, nor any other
+//     internal name: every incoming header starting with internalPrefix is
+//     removed first.
 func normalize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Header.Del(requestMetaHeader)
+		for name := range r.Header {
+			if strings.HasPrefix(http.CanonicalHeaderKey(name), internalPrefix) {
+				delete(r.Header, name)
+			}
+		}
 		if strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-") {
 			if !decodeChunked(r) {
 				http.Error(w, "devstore: aws-chunked body without a valid x-amz-decoded-content-length", http.StatusLengthRequired)

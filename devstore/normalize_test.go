@@ -148,3 +148,32 @@ func TestNormalizeRequestMetadata(t *testing.T) {
 		})
 	}
 }
+
+func TestNormalizeDropsInternalHeaders(t *testing.T) {
+	tests := []struct {
+		name, header string
+		want         bool // the next handler sees it
+	}{
+		{"part sizes", partSizesMeta, false},
+		{"any internal name", internalPrefix + "Other", false},
+		{"lower case", "x-amz-devstore-part-sizes", false},
+		{"user metadata", "X-Amz-Meta-Devstore", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got bool
+			h := normalize(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, got = r.Header[http.CanonicalHeaderKey(tt.header)]
+				if !got {
+					_, got = r.Header[tt.header]
+				}
+			}))
+			r := httptest.NewRequest(http.MethodPut, "/b/k", nil)
+			r.Header[tt.header] = []string{"1"}
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			if got != tt.want {
+				t.Errorf("header %s passed on = %v, want %v", tt.header, got, tt.want)
+			}
+		})
+	}
+}
