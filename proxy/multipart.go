@@ -275,9 +275,9 @@ func (h *Handler) completeMultipartUpload(req *request) error {
 
 // checkLayout refuses to complete an encrypted upload whose parts would
 // form an object sseproxy cannot map (sse.Layout): every part but the last
-// must have the same size, a multiple of 64 KiB of plaintext. The part sizes
-// every common client uses (aws-cli 8 MiB, the AWS SDK 5 MiB, rclone,
-// minio-go, the OSS SDK) are.
+// must have the same size, a multiple of 64 KiB of plaintext. The default
+// part sizes of aws-cli (8 MiB), the AWS SDK (5 MiB), rclone and minio-go
+// are.
 func (h *Handler) checkLayout(req *request, u upload, parts []backend.Part) error {
 	sizes := map[int]int64{}
 	for marker := 0; ; {
