@@ -12,6 +12,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,6 +148,13 @@ type request struct {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if r.ContentLength == 0 && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		// net/http sends "100 Continue" only when a handler reads a body,
+		// and an empty body is never read. botocore (aws-cli 2.9) then
+		// keeps its early-response state on the connection and hangs on
+		// the next PUT, so answer the expectation explicitly.
+		w.WriteHeader(http.StatusContinue)
+	}
 	body := &countingReader{r: r.Body}
 	r = r.WithContext(r.Context()) // a shallow copy: the inbound request stays untouched
 	r.Body = body

@@ -291,12 +291,15 @@ func TestAWSCLISync(t *testing.T) {
 		}
 		return string(out)
 	}
-	// No empty file: aws-cli 2.9's botocore, after an Expect: 100-continue
-	// PUT that gets a final answer without a 100 (Go servers, MinIO
-	// included, send none for Content-Length: 0), reuses the connection
-	// with a stale status line and hangs on a later PUT until its 60 s read
-	// timeout. Empty objects are covered by the rclone and SDK tests.
+	// The empty files matter: aws-cli 2.9's botocore, after an Expect:
+	// 100-continue PUT that gets a final answer without a 100 (Go servers,
+	// MinIO included, send none for Content-Length: 0), reuses the
+	// connection with a stale status line and hangs on a later PUT until
+	// its read timeout. The proxy sends the 100 itself; with one attempt and
+	// a 20 s read timeout a regression fails the test.
 	files := map[string][]byte{
+		"empty":         {},
+		"sub/empty-2":   {},
 		"a.txt":         []byte("hello through aws s3 sync\n"),
 		"sub/8m-1":      payload(8*mib-1, 11), // one PUT
 		"sub/8m":        payload(8*mib, 12),   // multipart, one part
