@@ -9,7 +9,7 @@ import (
 // Rewrapper is implemented by KMSs that re-wrap a wrapped data key under
 // the current version of a CMK, or under another CMK, so that key rotation
 // never moves object data. The caller never needs the data key itself where
-// the KMS has a native operation (AWS ReEncrypt, Vault rewrap).
+// the KMS has a native operation (AWS ReEncrypt; Vault re-encrypts, as its rewrap endpoint ignores associated data).
 type Rewrapper interface {
 	// Rewrap unwraps ciphertext (wrapped by fromKeyID with associated data
 	// ad) and wraps the same data key under toKeyID ("" = fromKeyID's
