@@ -10,6 +10,8 @@
 // Decoding is strict: a key the Config does not define, or one spelled with
 // different letter case, is an error naming the key. A key set to an empty
 // string is not "unset": it replaces the default and usually fails validation.
+// Durations are strings such as "30s", "2m" or "1h30m" (Go's
+// time.ParseDuration).
 //
 // # Environment
 //
@@ -50,6 +52,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -71,6 +74,10 @@ type Config struct {
 	KMS KMS `toml:"kms"`
 	// Log configures the process log.
 	Log Log `toml:"log"`
+	// TLS configures the client-facing listener's TLS.
+	TLS TLS `toml:"tls"`
+	// Admin configures the operator listener: health, readiness, metrics.
+	Admin Admin `toml:"admin"`
 }
 
 // Server configures the client-facing S3 listener.
@@ -83,6 +90,17 @@ type Server struct {
 	// ignored) addresses <bucket>. Any other Host is served path-style.
 	// Default: none, i.e. path-style only.
 	Domains []string `toml:"domains"`
+	// ReadHeaderTimeout bounds how long a client may take to send a
+	// request's headers. Bodies have no time limit, so slow clients can
+	// upload large objects. Default 30s.
+	ReadHeaderTimeout time.Duration `toml:"read_header_timeout"`
+	// IdleTimeout closes a keep-alive connection idle for this long.
+	// Default 2m.
+	IdleTimeout time.Duration `toml:"idle_timeout"`
+	// ShutdownGrace is how long requests in flight may run after SIGTERM or
+	// SIGINT; the connections still open then are closed. It applies to
+	// every listener. 0 closes them at once. Default 30s.
+	ShutdownGrace time.Duration `toml:"shutdown_grace"`
 }
 
 // Backend configures the object store behind the proxy.
@@ -104,6 +122,18 @@ type Backend struct {
 	// DataDir is where the embedded development store keeps its data; unused
 	// when Endpoint is set. Default "./sseproxy-data".
 	DataDir string `toml:"data_dir"`
+	// CAFile is a PEM bundle of CA certificates trusted for an https
+	// Endpoint, in addition to the system roots. Default "".
+	CAFile string `toml:"ca_file"`
+	// ClientCertFile and ClientKeyFile are a PEM certificate and key the
+	// proxy presents to an https Endpoint that asks for one (mutual TLS);
+	// set both or neither. Read once at start. Default "".
+	ClientCertFile string `toml:"client_cert_file"`
+	ClientKeyFile  string `toml:"client_key_file"` // see ClientCertFile
+	// InsecureSkipVerify accepts any certificate from an https Endpoint,
+	// leaving the connection open to interception; the proxy logs a warning
+	// at start. For tests only. Default false.
+	InsecureSkipVerify bool `toml:"insecure_skip_verify"`
 }
 
 // Credential is one client access key and its secret.
@@ -144,6 +174,70 @@ type Log struct {
 	Format string `toml:"format"`
 }
 
+// TLS configures TLS on the client-facing listener (server.listen).
+type TLS struct {
+	// Mode is "off" (plain HTTP), "files" (CertFile and KeyFile) or "acme"
+	// (certificates for ACMEDomains obtained and renewed automatically).
+	// TLS is 1.2 or newer; HTTP/2 is offered. Default "off".
+	Mode string `toml:"mode"`
+	// CertFile and KeyFile are the PEM certificate chain and private key of
+	// mode "files". They are reloaded, without dropping connections, when
+	// either file changes (checked every ReloadInterval) and on SIGHUP; a
+	// pair that fails to load is logged and the previous one kept.
+	// Default "".
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"` // see CertFile
+	// ReloadInterval is how often mode "files" checks the files for changes;
+	// 0 reloads them on SIGHUP only. Default 5s.
+	ReloadInterval time.Duration `toml:"reload_interval"`
+	// RedirectListen is a host:port where plain HTTP requests are redirected
+	// (308) to https; in mode "acme" it also answers HTTP-01 challenges.
+	// Requires mode "files" or "acme". Default "" (none).
+	RedirectListen string `toml:"redirect_listen"`
+	// ACMEDomains are the DNS names mode "acme" obtains a certificate for.
+	// Default: none.
+	ACMEDomains []string `toml:"acme_domains"`
+	// ACMEEmail is the contact address of the ACME account. Default "".
+	ACMEEmail string `toml:"acme_email"`
+	// ACMECA is the ACME directory URL of the certificate authority; mode
+	// "acme" accepts its subscriber agreement.
+	// Default "https://acme-v02.api.letsencrypt.org/directory".
+	ACMECA string `toml:"acme_ca"`
+	// ACMECARoot is a PEM file of root certificates trusted for talking to
+	// ACMECA (a private ACME server), in place of the system roots.
+	// Default "" (system roots).
+	ACMECARoot string `toml:"acme_ca_root"`
+	// ACMEStorage is the directory holding ACME accounts, certificates and
+	// keys. Keep it on a persistent volume: without it every restart
+	// orders new certificates and may hit the CA's rate limits.
+	// Default "./sseproxy-acme".
+	ACMEStorage string `toml:"acme_storage"`
+	// ACMEChallenges are the challenge types offered to the CA:
+	// "http-01" (port 80) and "tls-alpn-01" (port 443). Default both.
+	ACMEChallenges []string `toml:"acme_challenges"`
+	// ACMEHTTPPort is the local port the CA's HTTP-01 requests (sent to port
+	// 80) arrive at. When RedirectListen is on this port it answers them;
+	// otherwise a listener is opened on it while a challenge is pending.
+	// Default 80.
+	ACMEHTTPPort int `toml:"acme_http_port"`
+	// ACMETLSPort is the local port the CA's TLS-ALPN-01 connections (sent
+	// to port 443) arrive at. When server.listen is on this port it answers
+	// them; otherwise a listener is opened on it while a challenge is
+	// pending. Default 443.
+	ACMETLSPort int `toml:"acme_tls_port"`
+}
+
+// Admin configures the operator listener. It serves /healthz (the process
+// is alive), /readyz (backend, KMS and certificates are usable) and /metrics
+// (Prometheus), apart from the S3 path space and without authentication.
+type Admin struct {
+	// Listen is its host:port, e.g. "127.0.0.1:9090", or "0.0.0.0:9090" for
+	// container probes; "" turns it off. Default "" (off): the endpoints are
+	// unauthenticated, and a fixed default port would collide between two
+	// proxies on one host (and with Prometheus's own 9090).
+	Listen string `toml:"listen"`
+}
+
 // Values accepted by the enumerated settings.
 const (
 	EncryptionAES256 = "AES256" // encryption.default: encrypt
@@ -158,6 +252,13 @@ const (
 
 	FormatJSON    = "json"    // log.format
 	FormatConsole = "console" // log.format
+
+	TLSOff   = "off"   // tls.mode: plain HTTP
+	TLSFiles = "files" // tls.mode: certificate and key files
+	TLSACME  = "acme"  // tls.mode: certificates from an ACME CA
+
+	ChallengeHTTP01    = "http-01"     // tls.acme_challenges
+	ChallengeTLSALPN01 = "tls-alpn-01" // tls.acme_challenges
 )
 
 // Defaults of the settings that have one.
@@ -171,7 +272,20 @@ const (
 	DefaultKeyName    = "default"
 	DefaultLevel      = LevelInfo
 	DefaultFormat     = FormatJSON
+
+	DefaultReadHeaderTimeout = 30 * time.Second
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultShutdownGrace     = 30 * time.Second
+	DefaultTLSMode           = TLSOff
+	DefaultReloadInterval    = 5 * time.Second
+	DefaultACMECA            = "https://acme-v02.api.letsencrypt.org/directory"
+	DefaultACMEStorage       = "./sseproxy-acme"
+	DefaultACMEHTTPPort      = 80
+	DefaultACMETLSPort       = 443
 )
+
+// DefaultACMEChallenges returns the default of tls.acme_challenges.
+func DefaultACMEChallenges() []string { return []string{ChallengeHTTP01, ChallengeTLSALPN01} }
 
 // Environment variables that override the file.
 const (
@@ -189,11 +303,25 @@ const redactedMask = "REDACTED"
 // credentials. It is valid as it is.
 func Default() *Config {
 	return &Config{
-		Server:     Server{Listen: DefaultListen},
+		Server: Server{
+			Listen:            DefaultListen,
+			ReadHeaderTimeout: DefaultReadHeaderTimeout,
+			IdleTimeout:       DefaultIdleTimeout,
+			ShutdownGrace:     DefaultShutdownGrace,
+		},
 		Backend:    Backend{Region: DefaultRegion, DataDir: DefaultDataDir},
 		Encryption: Encryption{Default: DefaultEncryption},
 		KMS:        KMS{Provider: DefaultProvider, Keyring: DefaultKeyring, DefaultKey: DefaultKeyName},
 		Log:        Log{Level: DefaultLevel, Format: DefaultFormat},
+		TLS: TLS{
+			Mode:           DefaultTLSMode,
+			ReloadInterval: DefaultReloadInterval,
+			ACMECA:         DefaultACMECA,
+			ACMEStorage:    DefaultACMEStorage,
+			ACMEChallenges: DefaultACMEChallenges(),
+			ACMEHTTPPort:   DefaultACMEHTTPPort,
+			ACMETLSPort:    DefaultACMETLSPort,
+		},
 	}
 }
 
@@ -333,6 +461,8 @@ func (c *Config) Redacted() string {
 	r := *c
 	r.Server.Domains = slices.Clone(c.Server.Domains)
 	r.Credentials = slices.Clone(c.Credentials)
+	r.TLS.ACMEDomains = slices.Clone(c.TLS.ACMEDomains)
+	r.TLS.ACMEChallenges = slices.Clone(c.TLS.ACMEChallenges)
 	mask := func(s *string) {
 		if *s != "" {
 			*s = redactedMask
@@ -346,7 +476,7 @@ func (c *Config) Redacted() string {
 	enc := toml.NewEncoder(&b)
 	enc.Indent = ""
 	if err := enc.Encode(&r); err != nil {
-		return "config: " + err.Error() // unreachable: Config holds only strings
+		return "config: " + err.Error() // unreachable: Config holds only encodable values
 	}
 	return b.String()
 }

@@ -150,7 +150,7 @@ func TestEnvOverrides(t *testing.T) {
 				EnvBackendSecretKey: "backend-sk",
 			},
 			check: func(c *Config) string {
-				if want := (Backend{"http://127.0.0.1:9000", DefaultRegion, "backend-ak", "backend-sk", DefaultDataDir}); c.Backend != want {
+				if want := (Backend{Endpoint: "http://127.0.0.1:9000", Region: DefaultRegion, AccessKey: "backend-ak", SecretKey: "backend-sk", DataDir: DefaultDataDir}); c.Backend != want {
 					return fmt.Sprintf("Backend = %+v, want %+v", c.Backend, want)
 				}
 				return ""

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Validate checks every setting and returns one [*KeyError] per problem,
@@ -42,6 +43,15 @@ func (c *Config) Validate() error {
 	}
 	v.oneOf("log.level", c.Log.Level, LevelDebug, LevelInfo, LevelWarn, LevelError)
 	v.oneOf("log.format", c.Log.Format, FormatJSON, FormatConsole)
+
+	v.positive("server.read_header_timeout", c.Server.ReadHeaderTimeout)
+	v.positive("server.idle_timeout", c.Server.IdleTimeout)
+	v.notNegative("server.shutdown_grace", c.Server.ShutdownGrace)
+	v.backendTLS(&c.Backend)
+	v.tls(&c.TLS)
+	if c.Admin.Listen != "" {
+		v.listen("admin.listen", c.Admin.Listen)
+	}
 
 	return errors.Join(v.errs...)
 }
@@ -116,6 +126,93 @@ func (v *validator) endpoint(key, value string) {
 		v.bad(key, "invalid value %q (want a numeric port)", value)
 	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		v.bad(key, "invalid value %q (want no path, query or fragment)", value)
+	}
+}
+
+func (v *validator) port(key string, port int) {
+	if port < 1 || port > 65535 {
+		v.bad(key, "invalid value %d (want a port from 1 to 65535)", port)
+	}
+}
+
+func (v *validator) positive(key string, d time.Duration) {
+	if d <= 0 {
+		v.bad(key, "invalid value %q (want a positive duration such as %q)", d, "30s")
+	}
+}
+
+func (v *validator) notNegative(key string, d time.Duration) {
+	if d < 0 {
+		v.bad(key, "invalid value %q (want a duration of 0 or more, such as %q)", d, "30s")
+	}
+}
+
+// backendTLS checks the backend's TLS settings: they need an https endpoint.
+func (v *validator) backendTLS(b *Backend) {
+	https := strings.HasPrefix(b.Endpoint, "https://")
+	for _, f := range []struct {
+		key string
+		set bool
+	}{
+		{"backend.ca_file", b.CAFile != ""},
+		{"backend.client_cert_file", b.ClientCertFile != ""},
+		{"backend.client_key_file", b.ClientKeyFile != ""},
+		{"backend.insecure_skip_verify", b.InsecureSkipVerify},
+	} {
+		if f.set && !https {
+			v.bad(f.key, "set, but backend.endpoint is not an https URL")
+		}
+	}
+	if (b.ClientCertFile == "") != (b.ClientKeyFile == "") {
+		v.bad("backend.client_key_file", "backend.client_cert_file and backend.client_key_file must be set together")
+	}
+}
+
+// tls checks the [tls] table: the fields each mode needs, and the form of
+// the others.
+func (v *validator) tls(t *TLS) {
+	v.oneOf("tls.mode", t.Mode, TLSOff, TLSFiles, TLSACME)
+	v.notNegative("tls.reload_interval", t.ReloadInterval)
+	if t.RedirectListen != "" {
+		v.listen("tls.redirect_listen", t.RedirectListen)
+		if t.Mode == TLSOff {
+			v.bad("tls.redirect_listen", "set, but tls.mode is %q (want %q or %q)", TLSOff, TLSFiles, TLSACME)
+		}
+	}
+	if t.Mode == TLSFiles {
+		v.required("tls.cert_file", t.CertFile, "when tls.mode is \"files\"")
+		v.required("tls.key_file", t.KeyFile, "when tls.mode is \"files\"")
+	}
+	for i, d := range t.ACMEDomains {
+		if !isDNSName(d) {
+			v.bad(fmt.Sprintf("tls.acme_domains[%d]", i), "invalid value %q (want a DNS name such as %q)", d, "s3.example.com")
+		}
+	}
+	if t.ACMEEmail != "" && (!strings.Contains(t.ACMEEmail, "@") || strings.ContainsAny(t.ACMEEmail, " \t\r\n<>")) {
+		v.bad("tls.acme_email", "invalid value %q (want an address such as %q)", t.ACMEEmail, "ops@example.com")
+	}
+	if u, err := url.Parse(t.ACMECA); err != nil || u.Scheme != "https" || u.Host == "" {
+		v.bad("tls.acme_ca", "invalid value %q (want an https directory URL such as %q)", t.ACMECA, DefaultACMECA)
+	}
+	v.required("tls.acme_storage", t.ACMEStorage, "")
+	seen := map[string]bool{}
+	for i, ch := range t.ACMEChallenges {
+		key := fmt.Sprintf("tls.acme_challenges[%d]", i)
+		v.oneOf(key, ch, ChallengeHTTP01, ChallengeTLSALPN01)
+		if seen[ch] {
+			v.bad(key, "duplicate %q", ch)
+		}
+		seen[ch] = true
+	}
+	v.port("tls.acme_http_port", t.ACMEHTTPPort)
+	v.port("tls.acme_tls_port", t.ACMETLSPort)
+	if t.Mode == TLSACME {
+		if len(t.ACMEDomains) == 0 {
+			v.bad("tls.acme_domains", "at least one domain is required when tls.mode is %q", TLSACME)
+		}
+		if len(t.ACMEChallenges) == 0 {
+			v.bad("tls.acme_challenges", "at least one challenge type is required when tls.mode is %q", TLSACME)
+		}
 	}
 }
 

@@ -13,15 +13,25 @@ var prod = prodWith()
 
 // prodWith returns prod with some backend keys replaced: prodWith("endpoint",
 // "ftp://x"). TOML forbids defining [backend] twice, so rows cannot append.
+// Keys other than endpoint, access_key and secret_key follow in the order
+// given; the values "true" and "false" are written as booleans.
 func prodWith(kv ...string) string {
 	backend := map[string]string{"endpoint": "https://s3.example.com", "access_key": "backend-ak", "secret_key": "backend-sk"}
+	order := []string{"endpoint", "access_key", "secret_key"}
 	for i := 0; i+1 < len(kv); i += 2 {
+		if _, ok := backend[kv[i]]; !ok {
+			order = append(order, kv[i])
+		}
 		backend[kv[i]] = kv[i+1]
 	}
 	var b strings.Builder
 	b.WriteString("[backend]\n")
-	for _, k := range []string{"endpoint", "access_key", "secret_key"} {
-		fmt.Fprintf(&b, "%s = %q\n", k, backend[k])
+	for _, k := range order {
+		if v := backend[k]; v == "true" || v == "false" {
+			fmt.Fprintf(&b, "%s = %s\n", k, v)
+		} else {
+			fmt.Fprintf(&b, "%s = %q\n", k, v)
+		}
 	}
 	b.WriteString("[[credentials]]\naccess_key = \"client\"\nsecret_key = \"client-secret\"\n")
 	return b.String()
@@ -81,6 +91,39 @@ func TestInvalid(t *testing.T) {
 		{"log level", "[log]\nlevel = \"trace\"", "log.level",
 			`config: log.level: invalid value "trace" (want "debug", "info", "warn" or "error")`, ""},
 		{"log format", "[log]\nformat = \"text\"", "log.format", "", ""},
+		{"read header timeout zero", "[server]\nread_header_timeout = \"0s\"", "server.read_header_timeout",
+			`config: server.read_header_timeout: invalid value "0s" (want a positive duration such as "30s")`, ""},
+		{"idle timeout negative", "[server]\nidle_timeout = \"-1s\"", "server.idle_timeout", "", ""},
+		{"shutdown grace negative", "[server]\nshutdown_grace = \"-5s\"", "server.shutdown_grace", "", ""},
+		{"backend ca file over http", prodWith("endpoint", "http://127.0.0.1:9000", "ca_file", "/etc/ca.pem"), "backend.ca_file",
+			"config: backend.ca_file: set, but backend.endpoint is not an https URL", ""},
+		{"backend insecure over http", prodWith("endpoint", "http://127.0.0.1:9000", "insecure_skip_verify", "true"), "backend.insecure_skip_verify", "", ""},
+		{"backend client cert without key", prodWith("client_cert_file", "/etc/c.pem"), "backend.client_key_file",
+			"config: backend.client_key_file: backend.client_cert_file and backend.client_key_file must be set together", ""},
+		{"backend client key without cert", prodWith("client_key_file", "/etc/k.pem"), "backend.client_key_file", "", ""},
+		{"tls mode unknown", "[tls]\nmode = \"on\"", "tls.mode", `config: tls.mode: invalid value "on" (want "off", "files" or "acme")`, ""},
+		{"tls files without cert", "[tls]\nmode = \"files\"\nkey_file = \"k.pem\"", "tls.cert_file",
+			`config: tls.cert_file: required when tls.mode is "files"`, ""},
+		{"tls files without key", "[tls]\nmode = \"files\"\ncert_file = \"c.pem\"", "tls.key_file", "", ""},
+		{"tls reload interval negative", "[tls]\nreload_interval = \"-1s\"", "tls.reload_interval", "", ""},
+		{"tls redirect without tls", "[tls]\nredirect_listen = \"127.0.0.1:80\"", "tls.redirect_listen",
+			`config: tls.redirect_listen: set, but tls.mode is "off" (want "files" or "acme")`, ""},
+		{"tls redirect without port", "[tls]\nmode = \"files\"\ncert_file = \"c\"\nkey_file = \"k\"\nredirect_listen = \"localhost\"", "tls.redirect_listen", "", ""},
+		{"acme without domains", "[tls]\nmode = \"acme\"", "tls.acme_domains",
+			`config: tls.acme_domains: at least one domain is required when tls.mode is "acme"`, ""},
+		{"acme wildcard domain", "[tls]\nacme_domains = [\"*.example.com\"]", "tls.acme_domains[0]", "", ""},
+		{"acme email", "[tls]\nacme_email = \"ops\"", "tls.acme_email", "", ""},
+		{"acme ca over http", "[tls]\nacme_ca = \"http://127.0.0.1:14000/dir\"", "tls.acme_ca", "", ""},
+		{"acme ca empty", "[tls]\nacme_ca = \"\"", "tls.acme_ca", "", ""},
+		{"acme storage empty", "[tls]\nacme_storage = \"\"", "tls.acme_storage", "config: tls.acme_storage: required", ""},
+		{"acme challenge unknown", "[tls]\nacme_challenges = [\"dns-01\"]", "tls.acme_challenges[0]", "", ""},
+		{"acme challenge duplicate", "[tls]\nacme_challenges = [\"http-01\", \"http-01\"]", "tls.acme_challenges[1]",
+			`config: tls.acme_challenges[1]: duplicate "http-01"`, ""},
+		{"acme without challenges", "[tls]\nmode = \"acme\"\nacme_domains = [\"s3.example.com\"]\nacme_challenges = []", "tls.acme_challenges", "", ""},
+		{"acme http port zero", "[tls]\nacme_http_port = 0", "tls.acme_http_port", "", ""},
+		{"acme tls port too big", "[tls]\nacme_tls_port = 65536", "tls.acme_tls_port",
+			"config: tls.acme_tls_port: invalid value 65536 (want a port from 1 to 65535)", ""},
+		{"admin listen without port", "[admin]\nlisten = \"9090\"", "admin.listen", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,6 +158,9 @@ func TestWrongTypeNamesKey(t *testing.T) {
 		{"number for string", "[server]\nlisten = 8080", "server.listen"},
 		{"string for list", "[server]\ndomains = \"s3.example.com\"", "server.domains"},
 		{"table for credentials", "[credentials]\naccess_key = \"abc\"", "credentials"},
+		{"word for duration", "[server]\nshutdown_grace = \"soon\"", "server.shutdown_grace"},
+		{"string for port", "[tls]\nacme_http_port = \"80\"", "tls.acme_http_port"},
+		{"string for bool", "[backend]\ninsecure_skip_verify = \"yes\"", "backend.insecure_skip_verify"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,6 +188,13 @@ func TestValid(t *testing.T) {
 		{"no encryption", "[encryption]\ndefault = \"none\""},
 		{"console debug log", "[log]\nlevel = \"debug\"\nformat = \"console\""},
 		{"dotted default key", "[kms]\ndefault_key = \"team-a.v2_key\""},
+		{"durations", "[server]\nread_header_timeout = \"5s\"\nidle_timeout = \"1h\"\nshutdown_grace = \"0s\""},
+		{"backend tls", prodWith("ca_file", "/etc/ca.pem", "client_cert_file", "/etc/c.pem", "client_key_file", "/etc/k.pem", "insecure_skip_verify", "true")},
+		{"tls files", "[tls]\nmode = \"files\"\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\nreload_interval = \"0s\"\nredirect_listen = \":8080\""},
+		{"tls acme", "[tls]\nmode = \"acme\"\nacme_domains = [\"s3.example.com\", \"S3.example.net\"]\nacme_email = \"ops@example.com\"\n" +
+			"acme_ca = \"https://127.0.0.1:14000/dir\"\nacme_ca_root = \"/etc/pebble.pem\"\nacme_challenges = [\"tls-alpn-01\"]\nacme_http_port = 8080\nacme_tls_port = 8443"},
+		{"admin off", "[admin]\nlisten = \"\""},
+		{"admin on", "[admin]\nlisten = \"0.0.0.0:9090\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,21 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/sseproxy/sseproxy/admin"
 	"github.com/sseproxy/sseproxy/backend"
 	"github.com/sseproxy/sseproxy/config"
 	"github.com/sseproxy/sseproxy/devstore"
@@ -25,9 +22,9 @@ import (
 	"github.com/sseproxy/sseproxy/proxy/auth"
 )
 
-// shutdownGrace is how long in-flight requests may run after SIGTERM.
-const shutdownGrace = 30 * time.Second
-
+// serve implements `sseproxy serve`: it wires the proxy, binds every
+// listener, serves until SIGTERM or SIGINT, then shuts down within
+// server.shutdown_grace. SIGHUP reloads the TLS certificate files.
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	path := fs.String("config", "", "TOML configuration file (default: development mode)")
@@ -49,6 +46,7 @@ func serve(args []string) error {
 		return err
 	}
 	defer func() { _ = logger.Sync() }()
+	logger.Info("starting sseproxy", zap.String("version", version))
 
 	endpoint, accessKey, secretKey := cfg.Backend.Endpoint, cfg.Backend.AccessKey, cfg.Backend.SecretKey
 	if cfg.DevMode() {
@@ -66,11 +64,25 @@ func serve(args []string) error {
 			cfg.Credentials = append(cfg.Credentials, cred)
 		}
 	}
-	kms, err := keys.OpenKeyring(keys.KeyringOptions{Path: cfg.KMS.Keyring, CreateIfMissing: true, DefaultKeyName: cfg.KMS.DefaultKey})
+	ring, err := keys.OpenKeyring(keys.KeyringOptions{Path: cfg.KMS.Keyring, CreateIfMissing: true, DefaultKeyName: cfg.KMS.DefaultKey})
 	if err != nil {
 		return err
 	}
-	store, err := backend.New(backend.Options{Endpoint: endpoint, Region: cfg.Backend.Region, AccessKey: accessKey, SecretKey: secretKey})
+	reg := admin.NewRegistry(version)
+	metrics := admin.NewMetrics(reg)
+	kms := admin.InstrumentKMS(ring, reg)
+
+	if cfg.Backend.InsecureSkipVerify {
+		logger.Warn("backend.insecure_skip_verify is on: the backend's certificate is NOT verified and the " +
+			"connection to it can be intercepted; use backend.ca_file instead outside tests")
+	}
+	store, err := backend.New(backend.Options{
+		Endpoint: endpoint, Region: cfg.Backend.Region, AccessKey: accessKey, SecretKey: secretKey,
+		CAFile:             cfg.Backend.CAFile,
+		ClientCertFile:     cfg.Backend.ClientCertFile,
+		ClientKeyFile:      cfg.Backend.ClientKeyFile,
+		InsecureSkipVerify: cfg.Backend.InsecureSkipVerify,
+	})
 	if err != nil {
 		return err
 	}
@@ -82,52 +94,73 @@ func serve(args []string) error {
 		DefaultEncryption: cfg.Encryption.Default,
 		Domains:           cfg.Server.Domains,
 		Logger:            logger,
+		Observer:          metrics,
 	})
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
+
+	certs, err := newCerts(cfg, logger)
 	if err != nil {
 		return err
 	}
-	addr := "http://" + ln.Addr().String()
+	checks := []admin.Check{
+		{Name: "backend", Probe: backendProbe(store)},
+		{Name: "kms", Probe: kmsProbe(ring, cfg.KMS.DefaultKey)},
+	}
+	if certs != nil {
+		checks = append(checks, admin.Check{Name: "tls", Probe: certs.source.Ready})
+	}
+	adminHandler := admin.NewHandler(admin.Options{Checks: checks, Gatherer: reg, Logger: logger.Named("admin")})
+
+	// Bind every listener before serving on any, so a taken port fails the
+	// start instead of leaving a half-up proxy.
+	g, err := listen(cfg, handler, adminHandler, certs, logger)
+	if err != nil {
+		return err
+	}
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(signals)
+	g.serve()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := certs.start(ctx); err != nil {
+		g.closeAll()
+		return err
+	}
+	defer certs.stop()
+
+	addr := g.s3.url()
 	if cfg.DevMode() {
 		logger.Warn("DEVELOPMENT MODE: objects are kept by an embedded store under " + cfg.Backend.DataDir +
 			" and the master key in " + cfg.KMS.Keyring + "; do not use this setup for real data")
 		fmt.Fprintf(os.Stderr, "\n  sseproxy development mode\n  endpoint:   %s\n  access key: %s\n  secret key: %s\n  e.g. AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s aws --endpoint-url %s s3 ls\n\n",
 			addr, cfg.Credentials[0].AccessKey, cfg.Credentials[0].SecretKey, cfg.Credentials[0].AccessKey, cfg.Credentials[0].SecretKey, addr)
 	}
-	logger.Info("listening", zap.String("address", ln.Addr().String()), zap.String("backend", endpoint),
-		zap.String("encryption_default", cfg.Encryption.Default), zap.String("key_id", kms.DefaultKeyID()))
+	logger.Info("listening", zap.String("address", g.s3.ln.Addr().String()), zap.String("url", addr),
+		zap.String("tls", cfg.TLS.Mode), zap.String("backend", endpoint),
+		zap.String("encryption_default", cfg.Encryption.Default), zap.String("key_id", ring.DefaultKeyID()))
 
-	srv := &http.Server{
-		Handler: handler,
-		// Slow clients may take long to send a large body, so there are no
-		// whole-request timeouts; only idle phases are bounded.
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          zap.NewStdLog(logger.Named("http")),
+	for {
+		select {
+		case err := <-g.errc:
+			// A listener failed: nothing sensible is left to serve.
+			g.closeAll()
+			return err
+		case sig := <-signals:
+			if sig == syscall.SIGHUP {
+				certs.reload(logger)
+				continue
+			}
+			logger.Info("shutting down: no new connections; requests in flight may finish",
+				zap.String("signal", sig.String()), zap.Duration("grace", cfg.Server.ShutdownGrace))
+			adminHandler.Drain()
+			g.shutdown(cfg.Server.ShutdownGrace, signals)
+			return nil
+		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down", zap.Duration("grace", shutdownGrace))
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		_ = srv.Close()
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
 func newLogger(c config.Log) (*zap.Logger, error) {
