@@ -143,13 +143,34 @@ type Credential struct {
 	AccessKey string `toml:"access_key"`
 	// SecretKey signs the client's requests: at least 8 characters.
 	SecretKey string `toml:"secret_key"`
+	// Buckets limits the credential to these buckets (others answer 403
+	// AccessDenied, and ListBuckets hides them). Default: all buckets.
+	Buckets []string `toml:"buckets"`
+	// Keys limits the CMK ids the credential may encrypt with (aws:kms
+	// key ids, bucket rules it sets). Default: all keys.
+	Keys []string `toml:"keys"`
 }
 
 // Encryption configures server-side encryption.
 type Encryption struct {
-	// Default applies to objects written without an encryption header:
-	// "AES256" encrypts them, "none" stores them as sent. Default "AES256".
+	// Default applies to objects written without an encryption header when
+	// their bucket has no rule: "AES256" encrypts them under the default
+	// key (SSE-S3), "aws:kms" (or "KMS", the OSS name) under the default key
+	// as SSE-KMS, "none" stores them as sent. Default "AES256".
 	Default string `toml:"default"`
+	// Buckets are fixed per-bucket defaults, by bucket name
+	// ([encryption.buckets.NAME]). A rule set with PutBucketEncryption
+	// (stored with the bucket in the backend) takes precedence.
+	// Default: none.
+	Buckets map[string]BucketRule `toml:"buckets"`
+}
+
+// BucketRule is one bucket's default encryption.
+type BucketRule struct {
+	// Default is "AES256", "aws:kms" (or "KMS") or "none".
+	Default string `toml:"default"`
+	// KeyID is the CMK of an aws:kms rule; "" = kms.default_key.
+	KeyID string `toml:"key_id"`
 }
 
 // KMS configures the key management service that wraps data keys.
@@ -159,9 +180,67 @@ type KMS struct {
 	Provider string `toml:"provider"`
 	// Keyring is the local provider's key file. Default "./sseproxy-keys.json".
 	Keyring string `toml:"keyring"`
-	// DefaultKey names the key that wraps new data keys: up to 128 letters,
-	// digits, '.', '_' or '-'. Default "default".
+	// DefaultKey names the CMK that wraps new data keys when a request
+	// names none (AES256, and aws:kms without a key id): a keyring key
+	// name, an AWS key id/ARN/alias, a Vault or KES key name.
+	// Default "default".
 	DefaultKey string `toml:"default_key"`
+	// Timeout bounds each KMS call; a KMS that does not answer in time fails
+	// the request with 503 and nothing is written. Default "10s".
+	Timeout time.Duration `toml:"timeout"`
+	// CacheSize bounds the unwrapped data keys kept in memory so repeated
+	// reads of an object cost no KMS call. Default 10000.
+	CacheSize int `toml:"cache_size"`
+	// CacheTTL is how long an unwrapped key is reused. Default "5m".
+	CacheTTL time.Duration `toml:"cache_ttl"`
+	// CacheOff disables the cache: every read calls the KMS. Default false.
+	CacheOff bool `toml:"cache_off"`
+	// AWS configures provider "aws" (the AWS KMS API).
+	AWS AWSKMS `toml:"aws"`
+	// Vault configures provider "vault" (HashiCorp Vault / OpenBao Transit).
+	Vault VaultKMS `toml:"vault"`
+	// KES configures provider "kes" (MinIO KES, mTLS).
+	KES KESKMS `toml:"kes"`
+}
+
+// AWSKMS configures the AWS KMS provider.
+type AWSKMS struct {
+	// Endpoint overrides the AWS endpoint (e.g. a local-kms URL). Default "".
+	Endpoint string `toml:"endpoint"`
+	// Region of the KMS. Default "us-east-1".
+	Region string `toml:"region"`
+	// AccessKey and SecretKey are static credentials; empty = the AWS SDK's
+	// default chain (environment, instance role, ...). Default "".
+	// Environment: SSEPROXY_KMS_AWS_ACCESS_KEY, SSEPROXY_KMS_AWS_SECRET_KEY.
+	AccessKey string `toml:"access_key"`
+	SecretKey string `toml:"secret_key"`
+}
+
+// VaultKMS configures the Vault/OpenBao Transit provider.
+type VaultKMS struct {
+	// Address is the Vault URL, e.g. "https://vault:8200". Required.
+	Address string `toml:"address"`
+	// Token authenticates with a Vault token. Environment: SSEPROXY_KMS_VAULT_TOKEN.
+	Token string `toml:"token"`
+	// RoleID and SecretID authenticate with AppRole instead of a token.
+	// Environment: SSEPROXY_KMS_VAULT_SECRET_ID.
+	RoleID   string `toml:"role_id"`
+	SecretID string `toml:"secret_id"`
+	// Mount is the Transit mount path. Default "transit".
+	Mount string `toml:"mount"`
+	// Namespace is the Vault Enterprise/OpenBao namespace. Default "".
+	Namespace string `toml:"namespace"`
+}
+
+// KESKMS configures the MinIO KES provider.
+type KESKMS struct {
+	// Endpoints are KES server URLs (https), tried in order. Required.
+	Endpoints []string `toml:"endpoints"`
+	// ClientCert and ClientKey are the PEM files of the proxy's mTLS identity.
+	ClientCert string `toml:"client_cert"`
+	ClientKey  string `toml:"client_key"`
+	// CAFile verifies the KES server; "" = the system roots.
+	CAFile string `toml:"ca_file"`
 }
 
 // Log configures the process log.
@@ -240,10 +319,15 @@ type Admin struct {
 
 // Values accepted by the enumerated settings.
 const (
-	EncryptionAES256 = "AES256" // encryption.default: encrypt
-	EncryptionNone   = "none"   // encryption.default: store as sent
+	EncryptionAES256 = "AES256"  // encryption.default: encrypt
+	EncryptionNone   = "none"    // encryption.default: store as sent
+	EncryptionKMS    = "aws:kms" // encryption.default: SSE-KMS under kms.default_key
+	EncryptionKMSOSS = "KMS"     // encryption.default: the OSS spelling of aws:kms
 
 	ProviderLocal = "local" // kms.provider: keyring file
+	ProviderAWS   = "aws"   // kms.provider: AWS KMS API
+	ProviderVault = "vault" // kms.provider: Vault/OpenBao Transit
+	ProviderKES   = "kes"   // kms.provider: MinIO KES
 
 	LevelDebug = "debug" // log.level
 	LevelInfo  = "info"  // log.level
@@ -270,6 +354,14 @@ const (
 	DefaultProvider   = ProviderLocal
 	DefaultKeyring    = "./sseproxy-keys.json"
 	DefaultKeyName    = "default"
+	// DefaultKMSTimeout bounds each KMS call.
+	DefaultKMSTimeout = 10 * time.Second
+	// DefaultKMSCacheSize bounds the unwrapped data keys kept.
+	DefaultKMSCacheSize = 10000
+	// DefaultKMSCacheTTL is how long an unwrapped key is reused.
+	DefaultKMSCacheTTL = 5 * time.Minute
+	// DefaultVaultMount is the Transit mount path.
+	DefaultVaultMount = "transit"
 	DefaultLevel      = LevelInfo
 	DefaultFormat     = FormatJSON
 
@@ -294,6 +386,10 @@ const (
 	EnvBackendSecretKey = "SSEPROXY_BACKEND_SECRET_KEY"
 	EnvAccessKey        = "SSEPROXY_ACCESS_KEY"
 	EnvSecretKey        = "SSEPROXY_SECRET_KEY"
+	EnvKMSAWSAccessKey  = "SSEPROXY_KMS_AWS_ACCESS_KEY"
+	EnvKMSAWSSecretKey  = "SSEPROXY_KMS_AWS_SECRET_KEY"
+	EnvKMSVaultToken    = "SSEPROXY_KMS_VAULT_TOKEN"
+	EnvKMSVaultSecretID = "SSEPROXY_KMS_VAULT_SECRET_ID"
 )
 
 // redactedMask replaces secrets in [Config.Redacted].
@@ -311,8 +407,10 @@ func Default() *Config {
 		},
 		Backend:    Backend{Region: DefaultRegion, DataDir: DefaultDataDir},
 		Encryption: Encryption{Default: DefaultEncryption},
-		KMS:        KMS{Provider: DefaultProvider, Keyring: DefaultKeyring, DefaultKey: DefaultKeyName},
-		Log:        Log{Level: DefaultLevel, Format: DefaultFormat},
+		KMS: KMS{Provider: DefaultProvider, Keyring: DefaultKeyring, DefaultKey: DefaultKeyName,
+			Timeout: DefaultKMSTimeout, CacheSize: DefaultKMSCacheSize, CacheTTL: DefaultKMSCacheTTL,
+			AWS: AWSKMS{Region: DefaultRegion}, Vault: VaultKMS{Mount: DefaultVaultMount}},
+		Log: Log{Level: DefaultLevel, Format: DefaultFormat},
 		TLS: TLS{
 			Mode:           DefaultTLSMode,
 			ReloadInterval: DefaultReloadInterval,
@@ -369,13 +467,25 @@ func checkKeys(md toml.MetaData) error {
 	var reported []string // unknown tables: their keys are not reported again
 	for _, k := range md.Keys() {
 		name := k.String()
-		if known[name] || slices.ContainsFunc(reported, func(p string) bool { return strings.HasPrefix(name, p+".") }) {
+		if known[wildcard(k, known)] || slices.ContainsFunc(reported, func(p string) bool { return strings.HasPrefix(name, p+".") }) {
 			continue
 		}
 		reported = append(reported, name)
 		errs = append(errs, &KeyError{Key: name, Msg: "unknown key"})
 	}
 	return errors.Join(errs...)
+}
+
+// wildcard spells key with "*" for the names of tables of tables
+// (encryption.buckets.NAME.default -> encryption.buckets.*.default).
+func wildcard(key toml.Key, known map[string]bool) string {
+	parts := slices.Clone([]string(key))
+	for i := 1; i < len(parts); i++ {
+		if known[strings.Join(parts[:i], ".")+".*"] {
+			parts[i] = "*"
+		}
+	}
+	return strings.Join(parts, ".")
 }
 
 // knownKeys is the set of dotted keys Config defines, read from its toml tags.
@@ -388,6 +498,12 @@ var knownKeys = sync.OnceValue(func() map[string]bool {
 			key := prefix + f.Tag.Get("toml")
 			keys[key] = true
 			ft := f.Type
+			if ft.Kind() == reflect.Map {
+				// A table of tables by name: [encryption.buckets.NAME].
+				keys[key+".*"] = true
+				walk(key+".*.", ft.Elem())
+				continue
+			}
 			if ft.Kind() == reflect.Slice {
 				ft = ft.Elem()
 			}
@@ -410,6 +526,10 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 		EnvBackendEndpoint:  &c.Backend.Endpoint,
 		EnvBackendAccessKey: &c.Backend.AccessKey,
 		EnvBackendSecretKey: &c.Backend.SecretKey,
+		EnvKMSAWSAccessKey:  &c.KMS.AWS.AccessKey,
+		EnvKMSAWSSecretKey:  &c.KMS.AWS.SecretKey,
+		EnvKMSVaultToken:    &c.KMS.Vault.Token,
+		EnvKMSVaultSecretID: &c.KMS.Vault.SecretID,
 	} {
 		if v := get(name); v != "" {
 			*field = v

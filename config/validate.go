@@ -35,11 +35,17 @@ func (c *Config) Validate() error {
 
 	v.credentials(c)
 
-	v.oneOf("encryption.default", c.Encryption.Default, EncryptionNone, EncryptionAES256)
-	v.oneOf("kms.provider", c.KMS.Provider, ProviderLocal)
-	v.required("kms.keyring", c.KMS.Keyring, "")
-	if !isToken(c.KMS.DefaultKey, 128, "._-") {
-		v.bad("kms.default_key", "invalid value %q (want 1 to 128 letters, digits, '.', '_' or '-')", c.KMS.DefaultKey)
+	v.oneOf("encryption.default", c.Encryption.Default, EncryptionNone, EncryptionAES256, EncryptionKMS, EncryptionKMSOSS)
+	for name, rule := range c.Encryption.Buckets {
+		key := "encryption.buckets." + name
+		v.oneOf(key+".default", rule.Default, EncryptionNone, EncryptionAES256, EncryptionKMS, EncryptionKMSOSS)
+		if rule.KeyID != "" && rule.Default != EncryptionKMS && rule.Default != EncryptionKMSOSS {
+			v.bad(key+".key_id", "only valid with default = %q", EncryptionKMS)
+		}
+	}
+	v.kms(&c.KMS)
+	if !printableID(c.KMS.DefaultKey) {
+		v.bad("kms.default_key", "invalid value %q (want 1 to 512 printable ASCII characters without spaces, e.g. %q or %q)", truncate(c.KMS.DefaultKey, 520), DefaultKeyName, "alias/sseproxy")
 	}
 	v.oneOf("log.level", c.Log.Level, LevelDebug, LevelInfo, LevelWarn, LevelError)
 	v.oneOf("log.format", c.Log.Format, FormatJSON, FormatConsole)
@@ -54,6 +60,39 @@ func (c *Config) Validate() error {
 	}
 
 	return errors.Join(v.errs...)
+}
+
+// kms checks the [kms] table and its provider's settings.
+func (v *validator) kms(k *KMS) {
+	v.oneOf("kms.provider", k.Provider, ProviderLocal, ProviderAWS, ProviderVault, ProviderKES)
+	v.positive("kms.timeout", k.Timeout)
+	v.positive("kms.cache_ttl", k.CacheTTL)
+	if k.CacheSize < 0 {
+		v.bad("kms.cache_size", "invalid value %d (want 0 or more; cache_off = true disables the cache)", k.CacheSize)
+	}
+	switch k.Provider {
+	case ProviderLocal:
+		v.required("kms.keyring", k.Keyring, "")
+	case ProviderAWS:
+		v.required("kms.aws.region", k.AWS.Region, "")
+		if (k.AWS.AccessKey == "") != (k.AWS.SecretKey == "") {
+			v.bad("kms.aws.secret_key", "access_key and secret_key must be set together (or both left to the AWS SDK's default chain)")
+		}
+		if k.AWS.Endpoint != "" {
+			v.endpoint("kms.aws.endpoint", k.AWS.Endpoint)
+		}
+	case ProviderVault:
+		v.required("kms.vault.address", k.Vault.Address, `with provider "vault"`)
+		if k.Vault.Token == "" && (k.Vault.RoleID == "" || k.Vault.SecretID == "") {
+			v.bad("kms.vault.token", "set token (or %s), or role_id and secret_id for AppRole", EnvKMSVaultToken)
+		}
+	case ProviderKES:
+		if len(k.KES.Endpoints) == 0 {
+			v.bad("kms.kes.endpoints", `at least one https endpoint is required with provider "kes"`)
+		}
+		v.required("kms.kes.client_cert", k.KES.ClientCert, `with provider "kes"`)
+		v.required("kms.kes.client_key", k.KES.ClientKey, `with provider "kes"`)
+	}
 }
 
 // validator collects the problems of one Validate call.
@@ -229,6 +268,16 @@ func (v *validator) credentials(c *Config) {
 		} else {
 			seen[cr.AccessKey] = i
 		}
+		for j, b := range cr.Buckets {
+			if b == "" {
+				v.bad(fmt.Sprintf("%s.buckets[%d]", key, j), "empty bucket name")
+			}
+		}
+		for j, k := range cr.Keys {
+			if k == "" {
+				v.bad(fmt.Sprintf("%s.keys[%d]", key, j), "empty key id")
+			}
+		}
 		if len(cr.SecretKey) < 8 {
 			// Never echo a secret, not even a short one.
 			v.bad(key+".secret_key", "too short (want at least 8 characters)")
@@ -237,6 +286,21 @@ func (v *validator) credentials(c *Config) {
 	if len(c.Credentials) == 0 && !c.DevMode() {
 		v.bad("credentials", "at least one [[credentials]] entry (or %s and %s) is required when backend.endpoint is set", EnvAccessKey, EnvSecretKey)
 	}
+}
+
+// printableID reports whether s can be a CMK id: 1 to 512 printable ASCII
+// bytes without spaces (keyring names, AWS ids, ARNs and aliases, Vault and
+// KES key names).
+func printableID(s string) bool {
+	if s == "" || len(s) > 512 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // isAccessKey allows what can travel in a SigV4 Credential= field: printable

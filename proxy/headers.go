@@ -42,6 +42,9 @@ func checkSSEHeaders(req *request) error {
 	if !hasAlg && !hasKeyID && !hasCtx {
 		return nil
 	}
+	if req.Op == s3.OpCompleteMultipart {
+		return nil // compared with the upload's own encryption (sameEncryption)
+	}
 	if !takesSSEHeader[req.Op] {
 		return s3.ErrInvalidArgument.WithMessage("The server-side encryption header is not supported by this operation.")
 	}

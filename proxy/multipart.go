@@ -224,6 +224,27 @@ func (h *Handler) putPart(req *request, u upload, n int, body io.Reader, size in
 	return p, uploadError(err)
 }
 
+// sameEncryption accepts SSE headers on CompleteMultipartUpload only when
+// they repeat the upload's own encryption. The seed refuses the header on
+// Complete, but minio-go sends its PutObject SSE headers with every
+// Complete, as AWS S3 tolerates; a conflicting header is still refused.
+func sameEncryption(req *request, u upload) error {
+	h := req.r.Header
+	_, hasAlg := h[hdrSSE]
+	_, hasKeyID := h[hdrSSEKeyID]
+	if !hasAlg && !hasKeyID {
+		return nil
+	}
+	conflict := s3.ErrInvalidArgument.WithMessage("The server-side encryption headers do not match the multipart upload's encryption.")
+	if !u.encrypted || h.Get(hdrSSE) != u.record.Algorithm {
+		return conflict
+	}
+	if hasKeyID && h.Get(hdrSSEKeyID) != u.record.KeyID {
+		return conflict
+	}
+	return nil
+}
+
 // uploadError maps the backend's answer for an upload ID it does not know
 // to NoSuchUpload (MinIO says InvalidArgument for malformed IDs).
 func uploadError(err error) error {
@@ -239,6 +260,9 @@ func uploadError(err error) error {
 func (h *Handler) completeMultipartUpload(req *request) error {
 	u, err := h.uploadOf(req, true)
 	if err != nil {
+		return err
+	}
+	if err := sameEncryption(req, u); err != nil {
 		return err
 	}
 	var doc s3.CompleteMultipartUpload

@@ -411,7 +411,7 @@ func TestCheckSSEHeaders(t *testing.T) {
 		{"AES256 on head", s3.OpHeadObject, http.Header{hdrSSE: {"AES256"}}, "InvalidArgument"},
 		{"AES256 on upload part", s3.OpUploadPart, http.Header{hdrSSE: {"AES256"}}, "InvalidArgument"},
 		{"AES256 on upload part copy", s3.OpUploadPartCopy, http.Header{hdrSSE: {"AES256"}}, "InvalidArgument"},
-		{"AES256 on complete", s3.OpCompleteMultipart, http.Header{hdrSSE: {"AES256"}}, "InvalidArgument"},
+		{"AES256 on complete is compared with the upload later", s3.OpCompleteMultipart, http.Header{hdrSSE: {"AES256"}}, ""},
 		{"AES128", s3.OpPutObject, http.Header{hdrSSE: {"AES128"}}, "InvalidEncryptionAlgorithmError"},
 		{"lower case aes256", s3.OpPutObject, http.Header{hdrSSE: {"aes256"}}, "InvalidEncryptionAlgorithmError"},
 		{"empty value", s3.OpPutObject, http.Header{hdrSSE: {""}}, "InvalidEncryptionAlgorithmError"},
@@ -607,5 +607,34 @@ func TestEncodeUploadIDBytes(t *testing.T) {
 		if got := encodeUploadID(tt.rec, "id"); got != want {
 			t.Errorf("encodeUploadID(%+v, id) = %q, want %q", tt.rec, got, want)
 		}
+	}
+}
+
+func TestSameEncryption(t *testing.T) {
+	kms := upload{encrypted: true, record: sse.Record{Algorithm: sse.AlgorithmKMS, KeyID: "k1"}}
+	tests := []struct {
+		name   string
+		u      upload
+		header http.Header
+		ok     bool
+	}{
+		{"no header", kms, nil, true},
+		{"same algorithm", kms, http.Header{hdrSSE: {"aws:kms"}}, true},
+		{"same algorithm and key", kms, http.Header{hdrSSE: {"aws:kms"}, hdrSSEKeyID: {"k1"}}, true},
+		{"other key", kms, http.Header{hdrSSE: {"aws:kms"}, hdrSSEKeyID: {"k2"}}, false},
+		{"other algorithm", kms, http.Header{hdrSSE: {"AES256"}}, false},
+		{"plaintext upload", upload{}, http.Header{hdrSSE: {"AES256"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := &request{r: httptest.NewRequest(http.MethodPost, "/b/k?uploadId=x", nil)}
+			req.r.Header = tt.header
+			if req.r.Header == nil {
+				req.r.Header = http.Header{}
+			}
+			if err := sameEncryption(req, tt.u); (err == nil) != tt.ok {
+				t.Errorf("sameEncryption(%v) = %v, want ok %v", tt.header, err, tt.ok)
+			}
+		})
 	}
 }

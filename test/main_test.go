@@ -76,11 +76,12 @@ const (
 
 // proxyServer is one running sseproxy process.
 type proxyServer struct {
-	Endpoint string // http://127.0.0.1:PORT
-	Host     string // 127.0.0.1:PORT
-	Keyring  string
-	cmd      *exec.Cmd
-	log      *bytes.Buffer
+	Endpoint   string // http://127.0.0.1:PORT
+	Host       string // 127.0.0.1:PORT
+	Keyring    string
+	ConfigPath string
+	cmd        *exec.Cmd
+	log        *bytes.Buffer
 }
 
 // proxyConfig tunes the config file of a test proxy.
@@ -88,6 +89,8 @@ type proxyConfig struct {
 	encryptionDefault string // "" = AES256
 	keyring           string // "" = a fresh keyring in the test's temp dir
 	domains           []string
+	credentials       string // extra keys of the test credential, e.g. `buckets = ["a"]`
+	extra             string // TOML appended to the file (e.g. [encryption.buckets.NAME])
 }
 
 // startProxy runs the sseproxy binary in front of the shared MinIO and waits
@@ -119,6 +122,7 @@ secret_key = %q
 [[credentials]]
 access_key = %q
 secret_key = %q
+%s
 [encryption]
 default = %q
 [kms]
@@ -126,13 +130,14 @@ provider = "local"
 keyring = %q
 [log]
 level = "debug"
+%s
 `, port, strings.Join(domains, ", "), backendServer.Endpoint, backendServer.AccessKey, backendServer.SecretKey,
-		clientAccessKey, clientSecretKey, pc.encryptionDefault, pc.keyring)
+		clientAccessKey, clientSecretKey, pc.credentials, pc.encryptionDefault, pc.keyring, pc.extra)
 	cfgPath := filepath.Join(dir, "sseproxy.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &proxyServer{Host: "127.0.0.1:" + strconv.Itoa(port), Keyring: pc.keyring, log: &bytes.Buffer{}}
+	p := &proxyServer{Host: "127.0.0.1:" + strconv.Itoa(port), Keyring: pc.keyring, ConfigPath: cfgPath, log: &bytes.Buffer{}}
 	p.Endpoint = "http://" + p.Host
 	p.cmd = exec.Command(proxyBinary, "serve", "--config", cfgPath)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log

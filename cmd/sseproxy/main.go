@@ -6,6 +6,8 @@
 //	sseproxy serve [--config FILE]   run the proxy (no FILE: development mode)
 //	sseproxy config check FILE       validate a config file, say what serve would do
 //	sseproxy healthcheck [URL]       exit 0 if URL (default the admin /healthz) answers 200
+//	sseproxy keys SUBCOMMAND ...     manage the local keyring; report CMK usage of a bucket
+//	sseproxy rewrap --config F --bucket B   re-wrap data keys after a CMK rotation
 //	sseproxy version                 print the version
 //
 // Signals to serve: SIGTERM or SIGINT shut it down gracefully (see
@@ -33,6 +35,13 @@ const usage = `usage:
                                    and the configuration, secrets redacted
   sseproxy healthcheck [URL]       exit 0 if URL answers 200, else 1; for container
                                    health checks (default ` + defaultHealthURL + `)
+  sseproxy keys create|import|rotate|disable|enable|list [--config FILE] [NAME]
+                                   manage the local keyring (import: BYOK material)
+  sseproxy keys usage --config FILE --bucket B
+                                   objects and bytes per CMK id and version
+  sseproxy rewrap --config FILE --bucket B [--prefix P] [--to-key K] [--dry-run]
+                                   re-wrap data keys under the newest CMK version (or
+                                   another CMK); only metadata changes
   sseproxy version                 print the version
 `
 
@@ -49,6 +58,10 @@ func main() {
 		err = configCommand(os.Args[2:])
 	case "healthcheck":
 		err = healthcheck(os.Args[2:])
+	case "keys":
+		err = keysCommand(os.Args[2:])
+	case "rewrap":
+		err = rewrapCommand(os.Args[2:])
 	case "version", "--version":
 		fmt.Println("sseproxy", version)
 	case "help", "-h", "--help":

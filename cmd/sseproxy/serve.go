@@ -14,10 +14,8 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/sseproxy/sseproxy/admin"
-	"github.com/sseproxy/sseproxy/backend"
 	"github.com/sseproxy/sseproxy/config"
 	"github.com/sseproxy/sseproxy/devstore"
-	"github.com/sseproxy/sseproxy/keys"
 	"github.com/sseproxy/sseproxy/proxy"
 	"github.com/sseproxy/sseproxy/proxy/auth"
 )
@@ -64,25 +62,23 @@ func serve(args []string) error {
 			cfg.Credentials = append(cfg.Credentials, cred)
 		}
 	}
-	ring, err := keys.OpenKeyring(keys.KeyringOptions{Path: cfg.KMS.Keyring, CreateIfMissing: true, DefaultKeyName: cfg.KMS.DefaultKey})
+	provider, err := openKMS(context.Background(), cfg)
 	if err != nil {
 		return err
 	}
 	reg := admin.NewRegistry(version)
 	metrics := admin.NewMetrics(reg)
-	kms := admin.InstrumentKMS(ring, reg)
+	// The cache sits in front of the instrumented provider: metrics count
+	// the calls that reach the KMS.
+	kms := cachedKMS(admin.InstrumentKMS(provider, reg), cfg)
 
 	if cfg.Backend.InsecureSkipVerify {
 		logger.Warn("backend.insecure_skip_verify is on: the backend's certificate is NOT verified and the " +
 			"connection to it can be intercepted; use backend.ca_file instead outside tests")
 	}
-	store, err := backend.New(backend.Options{
-		Endpoint: endpoint, Region: cfg.Backend.Region, AccessKey: accessKey, SecretKey: secretKey,
-		CAFile:             cfg.Backend.CAFile,
-		ClientCertFile:     cfg.Backend.ClientCertFile,
-		ClientKeyFile:      cfg.Backend.ClientKeyFile,
-		InsecureSkipVerify: cfg.Backend.InsecureSkipVerify,
-	})
+	backendCfg := *cfg
+	backendCfg.Backend.Endpoint, backendCfg.Backend.AccessKey, backendCfg.Backend.SecretKey = endpoint, accessKey, secretKey
+	store, err := newBackend(&backendCfg)
 	if err != nil {
 		return err
 	}
@@ -91,7 +87,10 @@ func serve(args []string) error {
 		KMS:               kms,
 		Auth:              auth.New(auth.Options{Credentials: cfg}),
 		KeyID:             cfg.KMS.DefaultKey,
-		DefaultEncryption: cfg.Encryption.Default,
+		KMSKeyID:          cfg.KMS.DefaultKey,
+		DefaultEncryption: encryptionMode(cfg.Encryption.Default),
+		BucketRules:       &proxy.Rules{Tags: store, Fixed: bucketRules(cfg)},
+		Authorize:         newLimits(cfg),
 		Domains:           cfg.Server.Domains,
 		Logger:            logger,
 		Observer:          metrics,
@@ -106,7 +105,7 @@ func serve(args []string) error {
 	}
 	checks := []admin.Check{
 		{Name: "backend", Probe: backendProbe(store)},
-		{Name: "kms", Probe: kmsProbe(ring, cfg.KMS.DefaultKey)},
+		{Name: "kms", Probe: kmsProbe(provider, cfg.KMS.DefaultKey)},
 	}
 	if certs != nil {
 		checks = append(checks, admin.Check{Name: "tls", Probe: certs.source.Ready})
@@ -141,7 +140,7 @@ func serve(args []string) error {
 	}
 	logger.Info("listening", zap.String("address", g.s3.ln.Addr().String()), zap.String("url", addr),
 		zap.String("tls", cfg.TLS.Mode), zap.String("backend", endpoint),
-		zap.String("encryption_default", cfg.Encryption.Default), zap.String("key_id", ring.DefaultKeyID()))
+		zap.String("encryption_default", cfg.Encryption.Default), zap.String("kms", cfg.KMS.Provider), zap.String("key_id", cfg.KMS.DefaultKey))
 
 	for {
 		select {
