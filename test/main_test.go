@@ -90,6 +90,7 @@ type proxyConfig struct {
 	keyring           string // "" = a fresh keyring in the test's temp dir
 	domains           []string
 	credentials       string // extra keys of the test credential, e.g. `buckets = ["a"]`
+	kms               string // [kms] lines after provider/keyring, e.g. `provider = "aws"`
 	extra             string // TOML appended to the file (e.g. [encryption.buckets.NAME])
 }
 
@@ -103,6 +104,9 @@ func startProxy(t *testing.T, pc proxyConfig) *proxyServer {
 	}
 	if pc.keyring == "" {
 		pc.keyring = filepath.Join(dir, "keys.json")
+	}
+	if pc.kms == "" {
+		pc.kms = `provider = "local"`
 	}
 	port, err := testenv.FreePort()
 	if err != nil {
@@ -126,13 +130,13 @@ secret_key = %q
 [encryption]
 default = %q
 [kms]
-provider = "local"
 keyring = %q
+%s
 [log]
 level = "debug"
 %s
 `, port, strings.Join(domains, ", "), backendServer.Endpoint, backendServer.AccessKey, backendServer.SecretKey,
-		clientAccessKey, clientSecretKey, pc.credentials, pc.encryptionDefault, pc.keyring, pc.extra)
+		clientAccessKey, clientSecretKey, pc.credentials, pc.encryptionDefault, pc.keyring, pc.kms, pc.extra)
 	cfgPath := filepath.Join(dir, "sseproxy.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
