@@ -123,15 +123,10 @@ func (h *Handler) putBucketEncryption(req *request) error {
 	if err != nil {
 		return err
 	}
-	var doc s3.ServerSideEncryptionConfiguration
-	if err := readXML(req, &doc); err != nil {
-		return s3.ErrMalformedXML
+	rule, err := readRule(req)
+	if err != nil {
+		return err
 	}
-	if len(doc.Rules) != 1 {
-		return s3.ErrMalformedXML.WithMessage("The configuration must hold exactly one rule.")
-	}
-	d := doc.Rules[0].Default
-	rule := BucketRule{Algorithm: d.SSEAlgorithm, KeyID: d.KMSMasterKeyID}
 	switch rule.Algorithm {
 	case sse.AlgorithmAES256:
 		if rule.KeyID != "" {
@@ -159,6 +154,31 @@ func (h *Handler) putBucketEncryption(req *request) error {
 	return nil
 }
 
+// readRule reads the rule of PutBucketEncryption, in S3's document or in
+// OSS's (<ServerSideEncryptionRule>, algorithm "KMS").
+func readRule(req *request) (BucketRule, error) {
+	if req.oss {
+		var doc ossEncryptionRule
+		if err := readXML(req, &doc); err != nil {
+			return BucketRule{}, s3.ErrMalformedXML
+		}
+		alg, ok := ossAlgorithms[doc.Default.SSEAlgorithm]
+		if !ok {
+			return BucketRule{}, s3.ErrInvalidEncryptionAlgorithm
+		}
+		return BucketRule{Algorithm: alg, KeyID: doc.Default.KMSMasterKeyID}, nil
+	}
+	var doc s3.ServerSideEncryptionConfiguration
+	if err := readXML(req, &doc); err != nil {
+		return BucketRule{}, s3.ErrMalformedXML
+	}
+	if len(doc.Rules) != 1 {
+		return BucketRule{}, s3.ErrMalformedXML.WithMessage("The configuration must hold exactly one rule.")
+	}
+	d := doc.Rules[0].Default
+	return BucketRule{Algorithm: d.SSEAlgorithm, KeyID: d.KMSMasterKeyID}, nil
+}
+
 func (h *Handler) getBucketEncryption(req *request) error {
 	if err := h.o.Store.HeadBucket(req.ctx, req.Bucket); err != nil {
 		return err
@@ -169,6 +189,14 @@ func (h *Handler) getBucketEncryption(req *request) error {
 	}
 	if rule.Algorithm == "" || rule.Algorithm == EncryptionNone {
 		return s3.ErrNoEncryptionConfiguration
+	}
+	if req.oss {
+		var doc ossEncryptionRule
+		doc.Default.SSEAlgorithm, doc.Default.KMSMasterKeyID = rule.Algorithm, rule.KeyID
+		if rule.Algorithm == sse.AlgorithmKMS {
+			doc.Default.SSEAlgorithm = "KMS"
+		}
+		return s3.WriteXML(req.w, doc)
 	}
 	doc := s3.ServerSideEncryptionConfiguration{Xmlns: s3.Namespace, Rules: []s3.EncryptionRule{{
 		Default: s3.ApplyServerSideEncryptionByDefault{SSEAlgorithm: rule.Algorithm, KMSMasterKeyID: rule.KeyID},

@@ -7,6 +7,7 @@ import (
 	"github.com/sseproxy/sseproxy/backend"
 	"github.com/sseproxy/sseproxy/keys"
 	"github.com/sseproxy/sseproxy/proxy/auth"
+	"github.com/sseproxy/sseproxy/proxy/ossauth"
 	"github.com/sseproxy/sseproxy/proxy/s3"
 	"github.com/sseproxy/sseproxy/sse"
 )
@@ -38,6 +39,19 @@ var errorTable = []struct {
 	{auth.ErrInvalidContentSHA256, s3.ErrInvalidArgument.WithMessage("x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-* or a SHA-256 hex digest.")},
 	{auth.ErrUnsignedHeaders, s3.ErrAccessDenied.WithMessage("There were headers present in the request which were not signed.")},
 	{auth.ErrMultipleAuth, s3.ErrInvalidArgument.WithMessage("Only one auth mechanism allowed.")},
+
+	{ossauth.ErrAnonymous, s3.ErrAccessDenied},
+	{ossauth.ErrInvalidAccessKeyID, s3.ErrInvalidAccessKeyID},
+	{ossauth.ErrSignatureDoesNotMatch, s3.ErrSignatureDoesNotMatch},
+	{ossauth.ErrRequestTimeTooSkewed, s3.ErrRequestTimeTooSkewed},
+	{ossauth.ErrExpired, s3.ErrRequestExpired},
+	{ossauth.ErrMissingDate, s3.ErrAccessDenied.WithMessage("OSS authentication requires a valid Date.")},
+	{ossauth.ErrInvalidArgument, s3.ErrInvalidArgument.WithMessage("The authorization is malformed.")},
+	{ossauth.ErrUnsupportedSignature, s3.ErrInvalidArgument.WithMessage("The authorization mechanism is not supported.")},
+	{ossauth.ErrMultipleAuth, s3.ErrInvalidArgument.WithMessage("Only one authentication mechanism is allowed.")},
+	{ossauth.ErrInvalidDigest, s3.ErrInvalidDigest},
+	{ossauth.ErrBadDigest, s3.ErrInvalidDigest.WithMessage("The Content-MD5 you specified did not match what we received.")},
+	{ossauth.ErrIncompleteBody, s3.ErrIncompleteBody},
 
 	{keys.ErrNotFound, s3.ErrKMSNotFound},
 	{keys.ErrDisabled, s3.ErrKMSDisabled},

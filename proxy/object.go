@@ -101,11 +101,11 @@ func (h *Handler) putObject(req *request) error {
 
 // newObject is an object the proxy is about to store.
 type newObject struct {
-	body    io.Reader
-	size    int64              // plaintext size
-	opts    backend.PutOptions // standard headers and user metadata
-	enc     encryption
-	etag    string // hex MD5 of the plaintext, when known
+	body io.Reader
+	size int64              // plaintext size
+	opts backend.PutOptions // standard headers and user metadata
+	enc  encryption
+	etag string // hex MD5 of the plaintext, when known
 }
 
 // storePartSize is the plaintext part size of objects the proxy itself

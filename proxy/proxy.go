@@ -21,6 +21,7 @@ import (
 	"github.com/sseproxy/sseproxy/backend"
 	"github.com/sseproxy/sseproxy/keys"
 	"github.com/sseproxy/sseproxy/proxy/auth"
+	"github.com/sseproxy/sseproxy/proxy/ossauth"
 	"github.com/sseproxy/sseproxy/proxy/s3"
 )
 
@@ -96,6 +97,9 @@ type Options struct {
 	BucketRules BucketRules
 	// Authorize limits credentials to buckets and CMKs; nil = no limits.
 	Authorize Authorizer
+	// OSSAuth verifies Alibaba OSS signatures; nil = OSS requests are
+	// refused.
+	OSSAuth OSSAuthenticator
 	// DefaultEncryption applies to a PUT without an SSE header when the
 	// bucket has no rule: EncryptionAES256 (the default), EncryptionKMS
 	// (under KMSKeyID) or EncryptionNone.
@@ -143,6 +147,10 @@ type request struct {
 	ctx    context.Context
 	auth   *auth.Result
 	logger *zap.Logger
+	// signed is the request as the client signed it; r differs from it for
+	// OSS requests, whose x-oss-* headers r presents as x-amz-*.
+	signed *http.Request
+	oss    bool // answer in the OSS dialect
 }
 
 // ServeHTTP implements http.Handler.
@@ -158,12 +166,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body := &countingReader{r: r.Body}
 	r = r.WithContext(r.Context()) // a shallow copy: the inbound request stays untouched
 	r.Body = body
+	signed := r
 	rw := &responseWriter{ResponseWriter: w}
+	oss := ossauth.IsOSS(r)
+	if oss {
+		r = ossRequest(r)
+		rw.ResponseWriter = &ossWriter{ResponseWriter: w}
+	}
 	req := &request{
 		Request: s3.Classify(r, h.o.Domains),
 		id:      newRequestID(),
 		w:       rw,
 		r:       r,
+		signed:  signed,
+		oss:     oss,
 		ctx:     r.Context(),
 		logger:  h.o.Logger,
 	}
@@ -197,7 +213,11 @@ func accessKey(a *auth.Result) string {
 }
 
 func (h *Handler) serve(req *request) error {
-	res, err := h.o.Auth.Verify(req.r)
+	verify := h.o.Auth.Verify
+	if req.oss {
+		verify = h.verifyOSS
+	}
+	res, err := verify(req.signed)
 	if err != nil {
 		return err
 	}
@@ -278,6 +298,10 @@ func (h *Handler) writeError(req *request, err error) {
 		req.logger.Error("request failed", zap.String("request_id", req.id),
 			zap.String("op", string(req.Op)), zap.String("bucket", req.Bucket),
 			zap.String("key", req.Key), zap.Error(err))
+	}
+	if req.oss {
+		writeOSSError(req.w, req.r, e, req.Bucket, req.Key, req.id)
+		return
 	}
 	s3.WriteError(req.w, req.r, e, req.Bucket, req.Key, req.id)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/sseproxy/sseproxy/backend"
 	"github.com/sseproxy/sseproxy/config"
@@ -105,4 +106,17 @@ func (l *limits) AllowKey(accessKey, keyID string) error {
 		return nil
 	}
 	return s3.ErrAccessDenied.WithMessage("The credential is not allowed to use this KMS key.")
+}
+
+// bucketFromHost names the bucket of a virtual-hosted-style Host under one
+// of domains, as proxy/s3.Classify does.
+func bucketFromHost(domains []string) func(host string) (string, bool) {
+	return func(host string) (string, bool) {
+		for _, d := range domains {
+			if b, ok := strings.CutSuffix(host, "."+strings.ToLower(d)); ok && b != "" {
+				return b, true
+			}
+		}
+		return "", false
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/sseproxy/sseproxy/devstore"
 	"github.com/sseproxy/sseproxy/proxy"
 	"github.com/sseproxy/sseproxy/proxy/auth"
+	"github.com/sseproxy/sseproxy/proxy/ossauth"
 )
 
 // serve implements `sseproxy serve`: it wires the proxy, binds every
@@ -91,6 +92,7 @@ func serve(args []string) error {
 		DefaultEncryption: encryptionMode(cfg.Encryption.Default),
 		BucketRules:       &proxy.Rules{Tags: store, Fixed: bucketRules(cfg)},
 		Authorize:         newLimits(cfg),
+		OSSAuth:           ossauth.New(ossauth.Options{Credentials: cfg, BucketFromHost: bucketFromHost(cfg.Server.Domains)}),
 		Domains:           cfg.Server.Domains,
 		Logger:            logger,
 		Observer:          metrics,

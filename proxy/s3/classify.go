@@ -58,6 +58,11 @@ var neutralParams = map[string]bool{
 	"response-content-type": true, "response-content-language": true,
 	"response-expires": true, "response-cache-control": true,
 	"response-content-disposition": true, "response-content-encoding": true,
+	// Alibaba OSS presigned URLs (V1 and V4).
+	"ossaccesskeyid": true, "expires": true, "signature": true, "security-token": true,
+	"x-oss-signature-version": true, "x-oss-credential": true, "x-oss-date": true,
+	"x-oss-expires": true, "x-oss-signature": true, "x-oss-additional-headers": true,
+	"x-oss-security-token": true, "x-oss-access-key-id": true,
 }
 
 // Parameters that a listing takes.
@@ -147,7 +152,7 @@ func classifyMultipart(method string, h http.Header, q url.Values, sub []string)
 		return true
 	}
 	switch {
-	case method == http.MethodPost && has("uploads"):
+	case method == http.MethodPost && (has("uploads") || has("uploads", "encoding-type")):
 		return OpCreateMultipartUpload
 	case method == http.MethodPut && has("partNumber", "uploadId") && h.Get("x-amz-copy-source") == "":
 		return OpUploadPart
