@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/sse"
 
 	"github.com/sseproxy/sseproxy/keys"
+	"github.com/sseproxy/sseproxy/test/testenv"
 )
 
 // newKeyring creates a keyring file with the named CMKs (besides
@@ -308,5 +310,44 @@ func TestRotateAndRewrap(t *testing.T) {
 	}
 	if usage := run("keys", "usage", "--config", p2.ConfigPath, "--bucket", bucket); !strings.Contains(usage, "1002") {
 		t.Errorf("keys usage after rewrap:\n%s\nwant all 1002 objects under default v2", usage)
+	}
+}
+
+// TestAWSCLIKMS: aws-cli's --sse aws:kms --sse-kms-key-id, single-part and
+// multipart, round-trips and is stored under the named CMK.
+func TestAWSCLIKMS(t *testing.T) {
+	path, _ := newKeyring(t, "team-a")
+	p := startProxy(t, proxyConfig{keyring: path})
+	dir := t.TempDir()
+	aws := func(args ...string) string {
+		t.Helper()
+		cmd := testenv.AWSCLI(t, p.Endpoint, clientAccessKey, clientSecretKey, args...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	bucket := newBucket(t, p.client(t))
+	for _, size := range []int{1000, 9 << 20} {
+		src := filepath.Join(dir, fmt.Sprintf("src-%d", size))
+		data := payload(size, uint64(size))
+		if err := os.WriteFile(src, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		key := fmt.Sprintf("kms-%d", size)
+		aws("s3", "cp", "--no-progress", "--sse", "aws:kms", "--sse-kms-key-id", "team-a", src, "s3://"+bucket+"/"+key)
+		if _, meta := getDirect(t, bucket, key); meta["Sseproxy-Alg"] != "aws:kms" || meta["Sseproxy-Key-Id"] != "team-a" {
+			t.Errorf("aws s3 cp --sse aws:kms stored %v, want aws:kms under team-a", meta)
+		}
+		head := aws("s3api", "head-object", "--bucket", bucket, "--key", key)
+		if !strings.Contains(head, `"ServerSideEncryption": "aws:kms"`) || !strings.Contains(head, `"SSEKMSKeyId": "team-a"`) {
+			t.Errorf("head-object = %s, want aws:kms and team-a", head)
+		}
+		dst := filepath.Join(dir, "dst-"+key)
+		aws("s3", "cp", "--no-progress", "s3://"+bucket+"/"+key, dst)
+		if got, err := os.ReadFile(dst); err != nil || !bytes.Equal(got, data) {
+			t.Errorf("round trip of %d bytes = %d bytes, %v", size, len(got), err)
+		}
 	}
 }
