@@ -130,15 +130,20 @@ func (h *Handler) copyObject(req *request) error {
 	if srcBucket == req.Bucket && srcKey == req.Key && directive != "REPLACE" && req.r.Header.Get(hdrSSE) == "" {
 		return s3.ErrInvalidRequest.WithMessage("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
+	enc, err := h.requestEncryption(req)
+	if err != nil {
+		return err
+	}
+	if srcBucket == req.Bucket && srcKey == req.Key {
+		if done, err := h.copyInPlace(req, enc, directive == "REPLACE"); done || err != nil {
+			return err
+		}
+	}
 	src, body, err := h.openSource(req, srcBucket, srcKey, 0, -1)
 	if err != nil {
 		return err
 	}
 	defer body.Close()
-	enc, err := h.requestEncryption(req)
-	if err != nil {
-		return err
-	}
 	n := newObject{body: body, size: src.size, enc: enc}
 	if directive == "REPLACE" {
 		meta, err := userMetadata(req.r.Header)
@@ -168,6 +173,53 @@ func (h *Handler) copyObject(req *request) error {
 		setSSEHeaders(req.w.Header(), o.record)
 	}
 	return s3.WriteXML(req.w, s3.CopyObjectResult{Xmlns: s3.Namespace, LastModified: s3.FormatTime(lastModified(o.info)), ETag: o.etag()})
+}
+
+// copyInPlace handles a copy onto itself that changes only metadata: the
+// data key keeps its binding (same bucket and key) and its encryption, so
+// the record is kept and the store rewrites the metadata server-side; no
+// byte passes through the proxy. It reports false when the copy needs the
+// streaming path (another encryption, a plaintext or multipart object,
+// more than a single copy can carry).
+func (h *Handler) copyInPlace(req *request, enc encryption, replace bool) (bool, error) {
+	src, err := h.fetch(req)
+	if err != nil {
+		return false, err
+	}
+	rec := src.record
+	same := src.encrypted && !rec.Multipart && enc.alg == rec.Algorithm && enc.keyID == rec.KeyID && enc.context == rec.Context
+	if !same || src.info.Size > maxPutSize {
+		return false, nil
+	}
+	if err := checkCopyPreconditions(req, src); err != nil {
+		return true, err
+	}
+	opts := backend.PutOptions{Header: src.info.Header, Metadata: map[string]string{}}
+	if replace {
+		meta, err := userMetadata(req.r.Header)
+		if err != nil {
+			return true, err
+		}
+		opts = backend.PutOptions{Header: standardHeaders(req.r.Header), Metadata: meta}
+	} else {
+		for k, v := range src.info.Metadata {
+			if !sse.IsInternal(k) {
+				opts.Metadata[k] = v
+			}
+		}
+	}
+	for k, v := range rec.Metadata() {
+		opts.Metadata[k] = v
+	}
+	if err := h.o.Store.ReplaceMetadata(req.ctx, req.Bucket, req.Key, src.info.ETag, opts); err != nil {
+		return true, changedError(err)
+	}
+	o, err := h.fetch(req)
+	if err != nil {
+		return true, err
+	}
+	setSSEHeaders(req.w.Header(), o.record)
+	return true, s3.WriteXML(req.w, s3.CopyObjectResult{Xmlns: s3.Namespace, LastModified: s3.FormatTime(lastModified(o.info)), ETag: o.etag()})
 }
 
 // lastModified is the time a write reports: the store's, or now.

@@ -34,6 +34,9 @@ type ObjectStore interface {
 	DeleteObject(ctx context.Context, bucket, key string) error
 	DeleteObjects(ctx context.Context, bucket string, keys []string) []backend.DeleteResult
 	ListObjects(ctx context.Context, bucket string, q backend.ListQuery) (backend.ListPage, error)
+	// ReplaceMetadata rewrites an object's headers and user metadata with
+	// a server-side copy onto itself, unless its ETag is no longer etag.
+	ReplaceMetadata(ctx context.Context, bucket, key, etag string, o backend.PutOptions) error
 }
 
 // UploadStore is what the proxy needs of the backend for multipart uploads.

@@ -74,8 +74,14 @@ func TestCopyObject(t *testing.T) {
 	if err := copyTo(t, c, bucket, "enc", "enc", minio.CopyDestOptions{}, minio.CopySrcOptions{}); minio.ToErrorResponse(err).Code != "InvalidRequest" {
 		t.Errorf("copy onto itself without changes = %v, want InvalidRequest", err)
 	}
+	before, beforeMeta := getDirect(t, bucket, "enc")
 	if err := copyTo(t, c, bucket, "enc", "enc", minio.CopyDestOptions{ReplaceMetadata: true, UserMetadata: map[string]string{"Color": "green"}}, minio.CopySrcOptions{}); err != nil {
 		t.Fatalf("copy onto itself with REPLACE = %v", err)
+	}
+	// Same key binding, same encryption: only metadata changed, server-side.
+	after, afterMeta := getDirect(t, bucket, "enc")
+	if !bytes.Equal(before, after) || beforeMeta["Sseproxy-Wrapped-Key"] != afterMeta["Sseproxy-Wrapped-Key"] {
+		t.Errorf("a metadata-only copy onto itself re-encrypted the object; want the stored bytes and wrapped key kept")
 	}
 	if st, err := c.StatObject(ctx, bucket, "enc", minio.StatObjectOptions{}); err != nil || st.UserMetadata["Color"] != "green" {
 		t.Errorf("after REPLACE metadata = %v, %v; want Color=green", st.UserMetadata, err)
