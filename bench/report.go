@@ -1,0 +1,342 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// The targets, as numbers.
+const (
+	wantGETvsDirect     = 0.75
+	wantGETvsNativeHop  = 1.1
+	wantPUTvsDirect     = 0.9
+	wantCPUGET          = 1.0 // CPU seconds per GiB of the proxy process
+	wantCPUPUT          = 1.3
+	wantSmallGETvsDir   = 0.8
+	wantSmallPUTvsDir   = 0.75
+	wantTinyRangeP50Add = 0.5 // ms over direct
+	wantRSSSingleMiB    = 32
+	wantRSSConcMiB      = 128 // for 64 streams of 100 MiB
+	wantRangePackages   = 2
+)
+
+// checks judges this run against the targets. A ratio target is met when the median
+// of the paired per-round ratios is; the min-max range is shown so a reader sees the spread.
+func (r *Results) checks() []Check {
+	var out []Check
+	ratio := func(target string, want float64, other string, ids ...string) {
+		var parts []string
+		status := "met"
+		seen := false
+		for _, id := range ids {
+			x := r.find(id)
+			if x == nil {
+				continue
+			}
+			s, ok := x.Ratios[targetSSEProxy+"/"+other]
+			if !ok || len(s.Values) == 0 {
+				continue
+			}
+			seen = true
+			part := fmt.Sprintf("%s: %.2f (%.2f-%.2f)", x.Name, s.Median, s.Min, s.Max)
+			if h, ok := x.Ratios[hopDirect]; ok && other == targetDirect && len(h.Values) > 0 {
+				part += fmt.Sprintf(" [plain hop: %.2f]", h.Median)
+			}
+			parts = append(parts, part)
+			if s.Median < want {
+				status = "missed"
+			}
+		}
+		if !seen {
+			status = "n/a"
+		}
+		out = append(out, Check{Target: target, Measured: strings.Join(parts, "; "), Status: status})
+	}
+	ratio("GET >= 0.75x direct", wantGETvsDirect, targetDirect, "get-x1", "get-xN")
+	ratio("GET >= 1.1x MinIO SSE behind the hop", wantGETvsNativeHop, targetNativeHop, "get-x1", "get-xN")
+	ratio("PUT >= 0.9x direct", wantPUTvsDirect, targetDirect, "put-x1", "put-xN", "multipart-put")
+
+	for _, c := range []struct {
+		group, target string
+		want          float64
+	}{{cpuGroupGET, "proxy CPU <= 1.0 s/GiB on GET", wantCPUGET}, {cpuGroupPUT, "proxy CPU <= 1.3 s/GiB on PUT", wantCPUPUT}} {
+		chk := Check{Target: c.target, Status: "n/a"}
+		for _, row := range r.CPU {
+			if v, ok := row.Proxy[targetSSEProxy]; ok && row.Group == c.group {
+				chk.Measured = fmt.Sprintf("sseproxy %.3f s/GiB (hop %.3f) over %s", v, row.Proxy[targetHop], c.group)
+				chk.Status = status(v <= c.want)
+			}
+		}
+		out = append(out, chk)
+	}
+
+	ratio("1 KiB GET ops/s >= 0.8x direct", wantSmallGETvsDir, targetDirect, "get-1KiB")
+	ratio("1 KiB PUT ops/s >= 0.75x direct", wantSmallPUTvsDir, targetDirect, "put-1KiB")
+
+	chk := Check{Target: "1-byte ranged GET p50 <= direct + 0.5 ms", Status: "n/a"}
+	if x := r.find("ranged-get-1b"); x != nil && x.Results[targetSSEProxy] != nil && x.Results[targetDirect] != nil {
+		sp, d := x.Results[targetSSEProxy].P50Ms, x.Results[targetDirect].P50Ms
+		chk.Measured = fmt.Sprintf("p50 sseproxy %.3f ms, direct %.3f ms: +%.3f ms", sp, d, sp-d)
+		chk.Status = status(sp-d <= wantTinyRangeP50Add)
+	}
+	out = append(out, chk)
+
+	single := Check{Target: "peak RSS <= 32 MiB, one large stream", Status: "n/a"}
+	conc := Check{Target: "peak RSS <= 128 MiB, 64 x 100 MiB streams", Status: "n/a"}
+	for _, rr := range r.RSS {
+		if rr.Process != targetSSEProxy {
+			continue
+		}
+		peak := max(rr.SinglePutMiB, rr.SingleGetMiB)
+		single.Measured = fmt.Sprintf("%.1f MiB (PUT %.1f, GET %.1f) for %s", peak, rr.SinglePutMiB, rr.SingleGetMiB, rr.SingleSize)
+		single.Status = status(peak <= wantRSSSingleMiB)
+		peak = max(rr.ConcPutMiB, rr.ConcGetMiB)
+		conc.Measured = fmt.Sprintf("%.1f MiB (PUT %.1f, GET %.1f) for %d x %s", peak, rr.ConcPutMiB, rr.ConcGetMiB, rr.Streams, rr.StreamSize)
+		conc.Status = status(peak <= wantRSSConcMiB)
+		if rr.Streams != 64 || rr.StreamSize != "100MiB" {
+			conc.Status += " (at this load; the target is for 64 x 100MiB: -rss-streams 64)"
+		}
+	}
+	out = append(out, single, conc)
+
+	fetch := Check{Target: "1-byte range fetches <= 2 packages (65568 bytes each)", Status: "n/a"}
+	if rf := r.RangeFetch; rf != nil {
+		fetch.Measured = fmt.Sprintf("at most %d bytes = %.2f packages per 1-byte GET", rf.MaxGETBytes, rf.MaxPackages)
+		fetch.Status = status(rf.MaxPackages <= wantRangePackages)
+	}
+	out = append(out, fetch)
+	out = append(out, Check{Target: "KMS calls per PUT/GET = 1", Measured: r.KMSCalls, Status: "n/a"})
+	return out
+}
+
+func status(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "missed"
+}
+
+// print writes the tables as Markdown, ready for docs/benchmarks.md.
+func (r *Results) print(w io.Writer) {
+	fmt.Fprintf(w, "\n## sseproxy benchmark, %s, %d CPUs (%s), %s, %.0f s\n", r.Started.Format("2006-01-02 15:04 UTC"),
+		r.Host.CPUs, r.Host.CPUModel, r.Host.GoVersion, r.DurationSeconds)
+	fmt.Fprintf(w, "\nsseproxy built from %s\n", r.SSEProxySource)
+	rounds := r.Options["rounds"]
+	for _, ri := range r.Rounds {
+		fmt.Fprintf(w, "\nround %d: %.0f s, other processes used %.0f%% of the machine (load average %s)", ri.Round, ri.WallSeconds, 100*ri.ForeignShare, ri.LoadAvg)
+	}
+	if len(r.Rounds) > 0 {
+		fmt.Fprintln(w)
+	}
+	if len(r.Workloads) > 0 {
+		fmt.Fprintf(w, "\n### Throughput and ops/s (median of %v rounds; ratios: median of paired per-round ratios, min-max)\n\n", rounds)
+		others := r.others()
+		head := []string{"workload", "unit"}
+		head = append(head, r.order...)
+		for _, o := range others {
+			head = append(head, "sseproxy/"+o)
+		}
+		head = append(head, hopDirect)
+		var rows [][]string
+		for _, x := range r.Workloads {
+			row := []string{x.Name, x.Unit}
+			for _, t := range r.order {
+				row = append(row, num(x.Results[t], func(tr *TargetResult) float64 { return tr.Value.Median }))
+			}
+			for _, o := range others {
+				s, ok := x.Ratios[targetSSEProxy+"/"+o]
+				if !ok || len(s.Values) == 0 {
+					row = append(row, "-")
+					continue
+				}
+				row = append(row, fmt.Sprintf("%.2f (%.2f-%.2f)", s.Median, s.Min, s.Max))
+			}
+			if s, ok := x.Ratios[hopDirect]; ok && len(s.Values) > 0 {
+				row = append(row, fmt.Sprintf("%.2f (%.2f-%.2f)", s.Median, s.Min, s.Max))
+			} else {
+				row = append(row, "-")
+			}
+			rows = append(rows, row)
+		}
+		table(w, head, rows)
+
+		fmt.Fprintf(w, "\n### Spread: min-max over rounds\n\n")
+		rows = nil
+		for _, x := range r.Workloads {
+			row := []string{x.Name, x.Unit}
+			for _, t := range r.order {
+				if tr := x.Results[t]; tr != nil {
+					row = append(row, fmt.Sprintf("%.0f-%.0f", tr.Value.Min, tr.Value.Max))
+				} else {
+					row = append(row, "-")
+				}
+			}
+			rows = append(rows, row)
+		}
+		table(w, append([]string{"workload", "unit"}, r.order...), rows)
+
+		fmt.Fprintf(w, "\n### Latency p50 / p99 in ms (every request of every round); proxy CPU per request\n\n")
+		head = []string{"workload"}
+		head = append(head, r.order...)
+		head = append(head, "hop CPU us/op", "sseproxy CPU us/op")
+		rows = nil
+		for _, x := range r.Workloads {
+			if x.Kind != kindOps {
+				continue
+			}
+			row := []string{x.Name}
+			for _, t := range r.order {
+				if tr := x.Results[t]; tr != nil {
+					row = append(row, fmt.Sprintf("%.2f / %.2f", tr.P50Ms, tr.P99Ms))
+				} else {
+					row = append(row, "-")
+				}
+			}
+			row = append(row, num(x.Results[targetHop], func(tr *TargetResult) float64 { return tr.ProxyCPUPerOpUs }),
+				num(x.Results[targetSSEProxy], func(tr *TargetResult) float64 { return tr.ProxyCPUPerOpUs }))
+			rows = append(rows, row)
+		}
+		table(w, head, rows)
+	}
+	if len(r.CPU) > 0 {
+		fmt.Fprintf(w, "\n### CPU seconds per GiB (/proc/PID/stat utime+stime, summed over rounds)\n\n")
+		head := []string{"workload"}
+		var proxies, backends []string
+		for _, t := range r.order {
+			if r.hasProxy(t) {
+				proxies = append(proxies, t)
+				head = append(head, t+" proxy")
+			}
+		}
+		for _, t := range r.order {
+			backends = append(backends, t)
+			head = append(head, "MinIO under "+t)
+		}
+		var rows [][]string
+		for _, row := range r.CPU {
+			cells := []string{row.Group}
+			for _, t := range proxies {
+				cells = append(cells, fmt3(row.Proxy, t))
+			}
+			for _, t := range backends {
+				cells = append(cells, fmt3(row.Backend, t))
+			}
+			rows = append(rows, cells)
+		}
+		table(w, head, rows)
+
+		fmt.Fprintf(w, "\n### Whole-system CPU seconds per GiB: client + proxy + MinIO (the machine is CPU-bound, so these predict the throughput ratios)\n\n")
+		rows = nil
+		for _, row := range r.CPU {
+			if row.Group != cpuGroupPUT && row.Group != cpuGroupGET {
+				continue
+			}
+			for _, t := range r.order {
+				if _, ok := row.Total[t]; !ok {
+					continue
+				}
+				proxy := fmt3(row.Proxy, t)
+				rows = append(rows, []string{row.Group, t, fmt3(row.Client, t), proxy, fmt3(row.Backend, t), fmt3(row.Total, t)})
+			}
+		}
+		table(w, []string{"workloads", "target", "client", "proxy", "MinIO", "total"}, rows)
+	}
+	if c := r.Cipher; c != nil {
+		fmt.Fprintf(w, "\n### Cipher floor: in-process, one goroutine, %s\n\n", formatSize(c.Bytes))
+		var rows [][]string
+		for _, row := range c.Rows {
+			rows = append(rows, []string{row.Name, fmt.Sprintf("%.3f", row.CPUSecPerGiB), fmt.Sprintf("%.0f", row.MiBps)})
+		}
+		table(w, []string{"work", "CPU s/GiB", "MiB/s"}, rows)
+	}
+	if rf := r.RangeFetch; rf != nil {
+		fmt.Fprintf(w, "\n### Backend traffic of 1-byte ranged GETs through sseproxy (package = %d bytes)\n\n", rf.PackageBytes)
+		var rows [][]string
+		for _, row := range rf.Rows {
+			rows = append(rows, []string{row.Object, fmt.Sprint(row.Offset), fmt.Sprint(row.Requests), row.Calls,
+				fmt.Sprint(row.GETBytes), fmt.Sprintf("%.2f", row.Packages)})
+		}
+		table(w, []string{"object", "offset", "backend requests", "calls", "GET bytes", "packages"}, rows)
+	}
+	if len(r.RSS) > 0 {
+		fmt.Fprintf(w, "\n### Peak RSS (VmHWM, MiB) of a fresh proxy process\n\n")
+		var rows [][]string
+		for _, rr := range r.RSS {
+			rows = append(rows, []string{rr.Process, fmt.Sprintf("%.1f", rr.IdleMiB),
+				fmt.Sprintf("%.1f / %.1f", rr.SinglePutMiB, rr.SingleGetMiB),
+				fmt.Sprintf("%.1f / %.1f", rr.ConcPutMiB, rr.ConcGetMiB)})
+		}
+		single, conc := r.RSS[0].SingleSize, fmt.Sprintf("%d x %s", r.RSS[0].Streams, r.RSS[0].StreamSize)
+		table(w, []string{"process", "idle", "1 x " + single + " PUT / GET", conc + " PUT / GET"}, rows)
+	}
+	fmt.Fprintf(w, "\nKMS calls per request: %s\n", r.KMSCalls)
+	fmt.Fprintf(w, "\n### The issue's targets\n\n")
+	var rows [][]string
+	for _, c := range r.Checks {
+		rows = append(rows, []string{c.Target, c.Status, c.Measured})
+	}
+	table(w, []string{"target", "status", "measured"}, rows)
+}
+
+// others are the targets sseproxy is compared with, in table order.
+func (r *Results) others() []string {
+	var out []string
+	for _, t := range r.order {
+		if t != targetSSEProxy && contains(r.order, targetSSEProxy) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func num(tr *TargetResult, f func(*TargetResult) float64) string {
+	if tr == nil {
+		return "-"
+	}
+	v := f(tr)
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+func fmt3(m map[string]float64, k string) string {
+	if v, ok := m[k]; ok {
+		return fmt.Sprintf("%.3f", v)
+	}
+	return "-"
+}
+
+// table writes a Markdown table with padded columns.
+func table(w io.Writer, head []string, rows [][]string) {
+	width := make([]int, len(head))
+	for i, h := range head {
+		width[i] = len(h)
+	}
+	for _, row := range rows {
+		for i, c := range row {
+			width[i] = max(width[i], len(c))
+		}
+	}
+	line := func(cells []string) {
+		var b strings.Builder
+		b.WriteString("|")
+		for i, c := range cells {
+			fmt.Fprintf(&b, " %-*s |", width[i], c)
+		}
+		fmt.Fprintln(w, b.String())
+	}
+	line(head)
+	sep := make([]string, len(head))
+	for i := range sep {
+		sep[i] = strings.Repeat("-", width[i])
+	}
+	line(sep)
+	for _, row := range rows {
+		line(row)
+	}
+}
