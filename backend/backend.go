@@ -329,7 +329,7 @@ func (c *Client) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 // GetOptions selects what GetObject reads.
 type GetOptions struct {
 	// Offset and Length select [Offset, Offset+Length); Length 0 reads the
-	// whole object.
+	// whole object, a negative Length from Offset to the end.
 	Offset, Length int64
 	// IfMatch, when set, makes the read fail with PreconditionFailed unless
 	// the stored object still has this ETag.
@@ -350,6 +350,11 @@ func (c *Client) GetObject(ctx context.Context, bucket, key string, g GetOptions
 		}
 	}
 	offset, length := g.Offset, g.Length
+	if length < 0 && offset > 0 {
+		if err := o.SetRange(offset, 0); err != nil {
+			return nil, ObjectInfo{}, err
+		}
+	}
 	if length > 0 {
 		if err := o.SetRange(offset, offset+length-1); err != nil {
 			return nil, ObjectInfo{}, err

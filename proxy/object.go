@@ -25,6 +25,7 @@ type object struct {
 	record    sse.Record
 	size      int64      // plaintext size
 	layout    sse.Layout // multipart objects: found by resolveLayout
+	fetched   int64      // offset of the stored bytes a speculative GET holds
 }
 
 // etag is the ETag the client sees: the plaintext MD5 when it was known at
@@ -250,9 +251,15 @@ func (h *Handler) getObject(req *request) error {
 		body io.ReadCloser
 		o    object
 	)
-	if hasRange || part {
+	switch {
+	case hasRange && rng.suffix == 0 && !part:
+		body, o, err = h.speculativeGet(req, rng)
+		if body != nil {
+			defer body.Close()
+		}
+	case hasRange || part:
 		o, err = h.fetch(req)
-	} else {
+	default:
 		// One backend GET: its headers describe the object.
 		var info backend.ObjectInfo
 		if body, info, err = h.o.Store.GetObject(req.ctx, req.Bucket, req.Key, backend.GetOptions{}); err != nil {
@@ -287,6 +294,12 @@ func (h *Handler) getObject(req *request) error {
 	if err != nil {
 		return err
 	}
+	if body != nil && hasRange && p.fetchOff != o.fetched {
+		// The speculative window does not hold this range (a plaintext
+		// object): read the right bytes.
+		body.Close()
+		body = nil
+	}
 	if body == nil && p.fetchLen > 0 {
 		g := backend.GetOptions{Offset: p.fetchOff, Length: p.fetchLen, IfMatch: o.info.ETag}
 		if body, _, err = h.o.Store.GetObject(req.ctx, req.Bucket, req.Key, g); err != nil {
@@ -298,6 +311,37 @@ func (h *Handler) getObject(req *request) error {
 		body = io.NopCloser(eofReader{})
 	}
 	return h.sendObject(req, o, p, body, off, n, hasRange || part)
+}
+
+// speculativeGet serves "bytes=first-[last]" with one backend request in
+// the common case: it fetches the packages that would hold the range if
+// the object is encrypted (package offsets are the same for single-part
+// objects and every multipart layout the proxy writes), and learns the
+// object's size and record from that same response. A plaintext object
+// needs a second, exact read (getObject notices from o.fetched); a range
+// that starts past the stored object falls back to a HEAD, which tells a
+// 416 from a plaintext object.
+func (h *Handler) speculativeGet(req *request, rng byteRange) (io.ReadCloser, object, error) {
+	first := rng.first / sse.PayloadSize
+	g := backend.GetOptions{Offset: first * sse.PackageSize, Length: -1}
+	if rng.last >= 0 {
+		g.Length = (rng.last/sse.PayloadSize - first + 1) * sse.PackageSize
+	}
+	body, info, err := h.o.Store.GetObject(req.ctx, req.Bucket, req.Key, g)
+	if backend.Code(err) == "InvalidRange" {
+		o, err := h.fetch(req)
+		return nil, o, err
+	}
+	if err != nil {
+		return nil, object{}, err
+	}
+	o, err := describe(info)
+	o.fetched = g.Offset
+	if err != nil {
+		body.Close()
+		return nil, o, err
+	}
+	return body, o, nil
 }
 
 // partRange is the plaintext range of part ?partNumber=N of o, and sets
