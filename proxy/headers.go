@@ -42,8 +42,10 @@ func checkSSEHeaders(req *request) error {
 	if !hasAlg && !hasKeyID && !hasCtx {
 		return nil
 	}
-	if req.Op == s3.OpCompleteMultipart {
-		return nil // compared with the upload's own encryption (sameEncryption)
+	if req.Op == s3.OpCompleteMultipart && !req.oss {
+		// S3 only: compared with the upload's own encryption
+		// (sameEncryption). The OSS seed refuses it outright.
+		return nil
 	}
 	if !takesSSEHeader[req.Op] {
 		return s3.ErrInvalidArgument.WithMessage("The server-side encryption header is not supported by this operation.")

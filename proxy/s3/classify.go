@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -140,6 +141,9 @@ var uploadParams = map[string]bool{"uploadId": true, "max-parts": true, "part-nu
 // classifyMultipart names object operations with sub-resources; anything
 // else (versionId, tagging, acl, ...) is unsupported.
 func classifyMultipart(method string, h http.Header, q url.Values, sub []string) Op {
+	// encoding-type rides along on every multipart call of the OSS v2
+	// SDK; it changes no operation.
+	sub = slices.DeleteFunc(slices.Clone(sub), func(k string) bool { return k == "encoding-type" })
 	has := func(names ...string) bool {
 		if len(sub) != len(names) {
 			return false
@@ -152,7 +156,7 @@ func classifyMultipart(method string, h http.Header, q url.Values, sub []string)
 		return true
 	}
 	switch {
-	case method == http.MethodPost && (has("uploads") || has("uploads", "encoding-type")):
+	case method == http.MethodPost && has("uploads"):
 		return OpCreateMultipartUpload
 	case method == http.MethodPut && has("partNumber", "uploadId") && h.Get("x-amz-copy-source") == "":
 		return OpUploadPart

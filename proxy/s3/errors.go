@@ -44,7 +44,7 @@ var (
 	ErrIncompleteBody                  = &Error{"IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.", http.StatusBadRequest}
 	ErrInvalidRequest                  = &Error{"InvalidRequest", "Invalid Request.", http.StatusBadRequest}
 	ErrInvalidArgument                 = &Error{"InvalidArgument", "Invalid Argument.", http.StatusBadRequest}
-	ErrInvalidEncryptionAlgorithm      = &Error{"InvalidEncryptionAlgorithmError", "The encryption request you specified is not valid. The valid value is AES256.", http.StatusBadRequest}
+	ErrInvalidEncryptionAlgorithm      = &Error{"InvalidEncryptionAlgorithmError", "The encryption request you specified is not valid. Valid values are AES256 and aws:kms (KMS in OSS requests).", http.StatusBadRequest}
 	ErrMissingContentLength            = &Error{"MissingContentLength", "You must provide the Content-Length HTTP header.", http.StatusLengthRequired}
 	ErrEntityTooLarge                  = &Error{"EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.", http.StatusBadRequest}
 	ErrInvalidRange                    = &Error{"InvalidRange", "The requested range is not satisfiable.", http.StatusRequestedRangeNotSatisfiable}
