@@ -200,12 +200,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			zap.String("bucket", req.Bucket), zap.String("key", req.Key),
 			zap.String("access_key", accessKey(req.auth)),
 			zap.Int("status", rw.status), zap.Int64("bytes", rw.bytes),
-			zap.Duration("duration", time.Since(start)))
+			zap.Duration("duration", time.Since(start)), unsupported(req))
 	}()
 	if err := h.serve(req); err != nil {
 		observeError(h.o.Observer, err)
 		h.writeError(req, err)
 	}
+}
+
+// unsupported names what a refused request asked for, for the access log.
+func unsupported(req *request) zap.Field {
+	if req.Op != s3.OpUnsupported {
+		return zap.Skip()
+	}
+	return zap.String("unsupported", req.r.Method+" ?"+req.r.URL.RawQuery)
 }
 
 func accessKey(a *auth.Result) string {

@@ -14,6 +14,8 @@ MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 LOCAL_KMS_VERSION=v0.0.0-20260228092603-2a5e92d09ab6
 # MinIO KES for the kes provider's tests (AGPL: run as a process, never imported).
 KES_VERSION=v0.23.0
+# Alibaba's ossutil CLI, for the OSS dialect tests.
+OSSUTIL_VERSION=v1.7.19
 # Pebble (ACME test CA) and its DNS/challenge test server.
 PEBBLE_VERSION=v2.10.3
 
@@ -63,6 +65,7 @@ module_tool() {
 go_tool minio github.com/minio/minio "$MINIO_VERSION"
 go_tool local-kms github.com/nsmithuk/local-kms "$LOCAL_KMS_VERSION"
 module_tool kes github.com/minio/kes "$KES_VERSION" ./cmd/kes
+module_tool ossutil github.com/aliyun/ossutil "$OSSUTIL_VERSION" .
 go_tool pebble github.com/letsencrypt/pebble/v2/cmd/pebble "$PEBBLE_VERSION"
 go_tool pebble-challtestsrv github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv "$PEBBLE_VERSION"
 log "ready: $BIN"

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+
+	"github.com/sseproxy/sseproxy/proxy/internal/sigio"
 )
 
 // aws-chunked framing (content-encoding aws-chunked):
@@ -294,10 +296,10 @@ func parseChunkSize(b []byte) (int64, bool) {
 	}
 	var n uint64
 	for _, d := range b {
-		if !isHex(d) {
+		if !sigio.IsHex(d) {
 			return 0, false
 		}
-		n = n<<4 | uint64(unhex(d))
+		n = n<<4 | uint64(sigio.Unhex(d))
 	}
 	if n > maxChunkSize {
 		return 0, false

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/sseproxy/sseproxy/proxy/internal/sigio"
 )
 
 // The example of "Signature Calculations for the Authorization Header:
@@ -109,7 +111,7 @@ func decodeChunked(body io.Reader, signed, trailers bool, alg checksumAlg, decla
 	}
 	cr := newChunkedReader(body, cfg)
 	checks.chunked = cr
-	got, err := readAllWith(&verifyReader{src: cr, checks: checks}, readSize)
+	got, err := readAllWith(sigio.NewVerifyReader(cr, checks), readSize)
 	return got, checks.checksums, err
 }
 

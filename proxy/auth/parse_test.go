@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sseproxy/sseproxy/proxy/internal/sigio"
 )
 
 func TestCanonicalURI(t *testing.T) {
@@ -70,7 +71,7 @@ func TestCanonicalQuery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := canonicalQuery(parseQuery(tt.raw), tt.skip); got != tt.want {
+			if got := canonicalQuery(sigio.ParseQuery(tt.raw), tt.skip); got != tt.want {
 				t.Errorf("canonicalQuery(%q) = %q, want %q", tt.raw, got, tt.want)
 			}
 		})

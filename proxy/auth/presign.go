@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/sseproxy/sseproxy/proxy/internal/sigio"
 )
 
 // Presigned (query-string) authentication parameters.
@@ -33,9 +35,9 @@ type presignedQuery struct {
 
 // isPresignedV4 reports whether the query carries SigV4 presigned
 // parameters (complete or not).
-func isPresignedV4(params []queryParam) bool {
+func isPresignedV4(params []sigio.Param) bool {
 	for _, p := range params {
-		switch p.key {
+		switch p.Key {
 		case queryAlgorithm, queryCredential, querySignature:
 			return true
 		}
@@ -45,9 +47,9 @@ func isPresignedV4(params []queryParam) bool {
 
 // isPresignedV2 reports whether the query carries Signature Version 2
 // parameters.
-func isPresignedV2(params []queryParam) bool {
+func isPresignedV2(params []sigio.Param) bool {
 	for _, p := range params {
-		switch p.key {
+		switch p.Key {
 		case "AWSAccessKeyId", "Signature":
 			return true
 		}
@@ -61,20 +63,20 @@ func isPresignedV2(params []queryParam) bool {
 // clock, or the signature. Errors wrap ErrAuthorizationQueryParametersError,
 // except an algorithm other than AWS4-HMAC-SHA256, which wraps
 // ErrUnsupportedSignature.
-func parsePresigned(params []queryParam) (presignedQuery, error) {
+func parsePresigned(params []sigio.Param) (presignedQuery, error) {
 	var q presignedQuery
 	vals := make(map[string]string, 7)
 	for _, p := range params {
-		switch p.key {
+		switch p.Key {
 		case queryAlgorithm, queryCredential, queryDate, queryExpires,
 			querySignedHeaders, querySignature, queryContentSHA256:
-			if _, dup := vals[p.key]; dup {
-				return q, fmt.Errorf("%w: %s given more than once", ErrAuthorizationQueryParametersError, p.key)
+			if _, dup := vals[p.Key]; dup {
+				return q, fmt.Errorf("%w: %s given more than once", ErrAuthorizationQueryParametersError, p.Key)
 			}
-			if len(p.value) > maxAuthorizationLen {
-				return q, fmt.Errorf("%w: %s too long", ErrAuthorizationQueryParametersError, p.key)
+			if len(p.Value) > maxAuthorizationLen {
+				return q, fmt.Errorf("%w: %s too long", ErrAuthorizationQueryParametersError, p.Key)
 			}
-			vals[p.key] = p.value
+			vals[p.Key] = p.Value
 		}
 	}
 	for _, k := range []string{queryAlgorithm, queryCredential, queryDate, queryExpires, querySignedHeaders, querySignature} {

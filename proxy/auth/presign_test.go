@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sseproxy/sseproxy/proxy/internal/sigio"
 )
 
 // The presigned URL of "Authenticating Requests: Using Query Parameters".
@@ -88,7 +89,7 @@ func TestParsePresigned(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q, err := parsePresigned(parseQuery(tt.query))
+			q, err := parsePresigned(sigio.ParseQuery(tt.query))
 			if !errorIs(t, "parsePresigned()", err, tt.wantErr) || err != nil {
 				return
 			}
@@ -104,7 +105,7 @@ func FuzzPresignedQuery(f *testing.F) {
 	f.Add("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=604801&X-Amz-Credential=%2F%2F%2F%2F")
 	f.Add("X-Amz-Signature=%zz&&=&X-Amz-Date=+")
 	f.Fuzz(func(t *testing.T, raw string) {
-		params := parseQuery(raw)
+		params := sigio.ParseQuery(raw)
 		_ = canonicalQuery(params, querySignature)
 		q, err := parsePresigned(params)
 		if err != nil {

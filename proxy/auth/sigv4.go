@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sseproxy/sseproxy/proxy/internal/sigio"
 )
 
 // Wire constants of AWS Signature Version 4 as S3 uses it.
@@ -235,86 +237,6 @@ func signature(key []byte, sts string) [sha256.Size]byte {
 	return out
 }
 
-// queryParam is one decoded name=value pair of a query string.
-type queryParam struct {
-	key, value string
-}
-
-// parseQuery splits a raw query on '&' and decodes each side the way S3
-// does ('+' is a space). A component with a bad escape is kept raw, so it
-// re-encodes differently from anything a client could have signed and the
-// signature fails instead of the request being reinterpreted.
-func parseQuery(raw string) []queryParam {
-	if raw == "" {
-		return nil
-	}
-	params := make([]queryParam, 0, strings.Count(raw, "&")+1)
-	for part := range strings.SplitSeq(raw, "&") {
-		if part == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(part, "=")
-		params = append(params, queryParam{key: unescapeQuery(k), value: unescapeQuery(v)})
-	}
-	return params
-}
-
-func unescapeQuery(s string) string {
-	if !strings.ContainsAny(s, "%+") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '+':
-			b.WriteByte(' ')
-		case '%':
-			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-				return s
-			}
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c >= 'a':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
-}
-
-// awsURIEncode percent-encodes every byte except the RFC 3986 unreserved
-// characters (A-Z a-z 0-9 - . _ ~), with uppercase hex, as SigV4 requires;
-// '/' is kept when keepSlash is set (paths) and encoded otherwise.
-func awsURIEncode(b *strings.Builder, s string, keepSlash bool) {
-	const upperHex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || (c == '/' && keepSlash) {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(upperHex[c>>4])
-		b.WriteByte(upperHex[c&15])
-	}
-}
-
 // canonicalURI is the decoded request path encoded once with AWS rules. S3
 // neither normalises ("/a/../b" and "//" survive) nor double-encodes.
 func canonicalURI(path string) string {
@@ -326,41 +248,41 @@ func canonicalURI(path string) string {
 	if path[0] != '/' {
 		b.WriteByte('/')
 	}
-	awsURIEncode(&b, path, true)
+	sigio.URIEncode(&b, path, true)
 	return b.String()
 }
 
 // canonicalQuery encodes and sorts params (by encoded name, then value),
 // leaving out the parameter named skip (X-Amz-Signature for presigned
 // requests; "" to keep all).
-func canonicalQuery(params []queryParam, skip string) string {
-	enc := make([]queryParam, 0, len(params))
+func canonicalQuery(params []sigio.Param, skip string) string {
+	enc := make([]sigio.Param, 0, len(params))
 	var b strings.Builder
 	for _, p := range params {
-		if skip != "" && p.key == skip {
+		if skip != "" && p.Key == skip {
 			continue
 		}
 		b.Reset()
-		awsURIEncode(&b, p.key, false)
+		sigio.URIEncode(&b, p.Key, false)
 		k := b.String()
 		b.Reset()
-		awsURIEncode(&b, p.value, false)
-		enc = append(enc, queryParam{key: k, value: b.String()})
+		sigio.URIEncode(&b, p.Value, false)
+		enc = append(enc, sigio.Param{Key: k, Value: b.String()})
 	}
 	sort.Slice(enc, func(i, j int) bool {
-		if enc[i].key != enc[j].key {
-			return enc[i].key < enc[j].key
+		if enc[i].Key != enc[j].Key {
+			return enc[i].Key < enc[j].Key
 		}
-		return enc[i].value < enc[j].value
+		return enc[i].Value < enc[j].Value
 	})
 	b.Reset()
 	for i, p := range enc {
 		if i > 0 {
 			b.WriteByte('&')
 		}
-		b.WriteString(p.key)
+		b.WriteString(p.Key)
 		b.WriteByte('=')
-		b.WriteString(p.value)
+		b.WriteString(p.Value)
 	}
 	return b.String()
 }
@@ -426,7 +348,7 @@ func writeTrimAll(b *strings.Builder, v string) {
 //
 // query is r's parsed query (without the parameter skip), signed the
 // client's list of signed headers in its order.
-func canonicalRequest(r *http.Request, query []queryParam, skip string, signed []string, payloadHash string) string {
+func canonicalRequest(r *http.Request, query []sigio.Param, skip string, signed []string, payloadHash string) string {
 	var b strings.Builder
 	b.WriteString(r.Method)
 	b.WriteByte('\n')

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sseproxy/sseproxy/proxy/internal/sigio"
 )
 
 // The aws-sig-v4-test-suite cases that apply to S3 (no path normalisation,
@@ -152,7 +153,7 @@ func TestSigV4TestSuite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			creq := canonicalRequest(r, parseQuery(r.URL.RawQuery), skip, signed, tt.payload)
+			creq := canonicalRequest(r, sigio.ParseQuery(r.URL.RawQuery), skip, signed, tt.payload)
 			if tt.wantCreq != "" {
 				if diff := cmp.Diff(tt.wantCreq, creq); diff != "" {
 					t.Errorf("canonicalRequest() mismatch (-want +got):\n%s", diff)
@@ -295,7 +296,7 @@ func signForTest(r *http.Request, signed, amzDate string, sc scope) {
 	if err != nil {
 		panic(err)
 	}
-	creq := canonicalRequest(r, parseQuery(r.URL.RawQuery), "", names, r.Header.Get("X-Amz-Content-Sha256"))
+	creq := canonicalRequest(r, sigio.ParseQuery(r.URL.RawQuery), "", names, r.Header.Get("X-Amz-Content-Sha256"))
 	sig := signature(signingKey(exampleSecret, sc), stringToSign(amzDate, sc, creq))
 	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+exampleAccessKey+"/"+sc.String()+
 		", SignedHeaders="+signed+", Signature="+hex.EncodeToString(sig[:]))

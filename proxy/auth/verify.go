@@ -25,6 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sseproxy/sseproxy/proxy/internal/sigio"
 )
 
 // x-amz-content-sha256 values that are not a digest.
@@ -115,7 +117,7 @@ type authRequest struct {
 // and reads no body byte. Requests without any credentials return
 // ErrAnonymous; Signature Version 2 returns ErrUnsupportedSignature.
 func (v *Verifier) Verify(r *http.Request) (*Result, error) {
-	query := parseQuery(r.URL.RawQuery)
+	query := sigio.ParseQuery(r.URL.RawQuery)
 	authz := r.Header.Values("Authorization")
 	hasHeader := len(authz) > 0 && authz[0] != ""
 	v4Query, v2Query := isPresignedV4(query), isPresignedV2(query)
@@ -214,7 +216,7 @@ func (v *Verifier) headerAuth(r *http.Request, authz string) (authRequest, error
 
 // presignedAuth parses and checks a presigned request up to, not including,
 // the signature.
-func (v *Verifier) presignedAuth(r *http.Request, query []queryParam) (authRequest, error) {
+func (v *Verifier) presignedAuth(r *http.Request, query []sigio.Param) (authRequest, error) {
 	q, err := parsePresigned(query)
 	if err != nil {
 		return authRequest{}, err
@@ -330,8 +332,8 @@ func newBody(r *http.Request, a authRequest, key []byte, seed [sha256.Size]byte)
 		src = cr
 		res.ContentLength = chunked.declared
 	} else {
-		src = &plainReader{r: body, remaining: max(r.ContentLength, -1)}
+		src = sigio.NewContentLengthReader(body, r.ContentLength, ErrIncompleteBody)
 	}
-	res.Body = &verifyReader{src: src, checks: checks}
+	res.Body = sigio.NewVerifyReader(src, checks)
 	return res, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/minio/minio-go/v7/pkg/signer"
+	"github.com/sseproxy/sseproxy/proxy/internal/sigio"
 )
 
 const (
@@ -113,7 +114,7 @@ func flip(b byte) byte {
 		return '0'
 	case b == 'f':
 		return 'a'
-	case isHex(b):
+	case sigio.IsHex(b):
 		return b + 1
 	}
 	return b ^ 0x20

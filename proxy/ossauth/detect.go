@@ -3,6 +3,8 @@ package ossauth
 import (
 	"net/http"
 	"strings"
+
+	"github.com/sseproxy/sseproxy/proxy/internal/sigio"
 )
 
 // IsOSS reports whether r speaks OSS's dialect rather than S3's, so that
@@ -33,7 +35,7 @@ func IsOSS(r *http.Request) bool {
 	s3Query := false
 	for part := range strings.SplitSeq(r.URL.RawQuery, "&") {
 		k, _, _ := strings.Cut(part, "=")
-		switch unescapeQuery(k) {
+		switch sigio.UnescapeQuery(k) {
 		case queryAccessKeyID, querySignatureVersion, queryCredential, querySignatureV4, queryAccessKeyIDV2:
 			return true
 		case "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "AWSAccessKeyId":

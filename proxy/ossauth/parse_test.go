@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sseproxy/sseproxy/proxy/internal/sigio"
 )
 
 func TestParseV1Authorization(t *testing.T) {
@@ -117,7 +118,7 @@ func TestV1Resource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := v1Resource(tt.bucket, tt.key, parseQuery(tt.query))
+			got, err := v1Resource(tt.bucket, tt.key, sigio.ParseQuery(tt.query))
 			if err != nil || got != tt.want {
 				t.Errorf("v1Resource(%q, %q, %q) = %q, %v, want %q", tt.bucket, tt.key, tt.query, got, err, tt.want)
 			}
@@ -134,7 +135,7 @@ func TestV4CanonicalRequest(t *testing.T) {
 		"User-Agent", "not signed",
 	)
 	r.Header.Add("X-Oss-Meta-A", "2")
-	got := v4CanonicalRequest(r, "b", "dir/a b+c~é", parseQuery(r.URL.RawQuery), true, []string{"range", "host"}, unsignedPayload)
+	got := v4CanonicalRequest(r, "b", "dir/a b+c~é", sigio.ParseQuery(r.URL.RawQuery), true, []string{"range", "host"}, unsignedPayload)
 	want := "PUT\n" +
 		"/b/dir/a%20b%2Bc~%C3%A9\n" +
 		"partNumber=2&uploadId=u%2F1&uploads\n" +
@@ -219,7 +220,7 @@ func FuzzParseV1Query(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		params := parseQuery(raw)
+		params := sigio.ParseQuery(raw)
 		q, err := parseV1Query(params)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidArgument) {
@@ -243,7 +244,7 @@ func FuzzParseV4Query(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		params := parseQuery(raw)
+		params := sigio.ParseQuery(raw)
 		q, err := parseV4Query(params)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidArgument) && !errors.Is(err, ErrUnsupportedSignature) {

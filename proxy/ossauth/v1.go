@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sseproxy/sseproxy/proxy/internal/sigio"
 )
 
 // Wire constants of OSS signature version 1.
@@ -149,12 +151,12 @@ type v1Query struct {
 
 // parseV1Query extracts OSSAccessKeyId, Expires and Signature, each exactly
 // once. Expires is a Unix time in seconds. Errors wrap ErrInvalidArgument.
-func parseV1Query(params []queryParam) (v1Query, error) {
+func parseV1Query(params []sigio.Param) (v1Query, error) {
 	var q v1Query
 	var have [3]bool
 	for _, p := range params {
 		var i int
-		switch p.key {
+		switch p.Key {
 		case queryAccessKeyID:
 			i = 0
 		case queryExpires:
@@ -165,19 +167,19 @@ func parseV1Query(params []queryParam) (v1Query, error) {
 			continue
 		}
 		if have[i] {
-			return q, fmt.Errorf("%w: %s given more than once", ErrInvalidArgument, p.key)
+			return q, fmt.Errorf("%w: %s given more than once", ErrInvalidArgument, p.Key)
 		}
-		if len(p.value) > maxAuthorizationLen {
-			return q, fmt.Errorf("%w: %s too long", ErrInvalidArgument, p.key)
+		if len(p.Value) > maxAuthorizationLen {
+			return q, fmt.Errorf("%w: %s too long", ErrInvalidArgument, p.Key)
 		}
 		have[i] = true
 		switch i {
 		case 0:
-			q.accessKey = p.value
+			q.accessKey = p.Value
 		case 1:
-			q.expires = p.value
+			q.expires = p.Value
 		case 2:
-			sig, err := parseV1Signature(p.value)
+			sig, err := parseV1Signature(p.Value)
 			if err != nil {
 				return q, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
 			}
@@ -217,7 +219,7 @@ func isDigits(s string) bool {
 // "?" and the signed sub-resources sorted by name, "name" or "name=value"
 // with the value decoded. A signed sub-resource given twice is refused: the
 // signature would cover one value while the backend might act on another.
-func v1Resource(bucket, key string, params []queryParam) (string, error) {
+func v1Resource(bucket, key string, params []sigio.Param) (string, error) {
 	var b strings.Builder
 	b.WriteByte('/')
 	if bucket != "" {
@@ -225,16 +227,16 @@ func v1Resource(bucket, key string, params []queryParam) (string, error) {
 		b.WriteByte('/')
 		b.WriteString(key)
 	}
-	var signed []queryParam
+	var signed []sigio.Param
 	seen := make(map[string]struct{})
 	for _, p := range params {
-		if !isV1SubResource(p.key) {
+		if !isV1SubResource(p.Key) {
 			continue
 		}
-		if _, dup := seen[p.key]; dup {
-			return "", fmt.Errorf("%w: sub-resource %.64q given more than once", ErrInvalidArgument, p.key)
+		if _, dup := seen[p.Key]; dup {
+			return "", fmt.Errorf("%w: sub-resource %.64q given more than once", ErrInvalidArgument, p.Key)
 		}
-		seen[p.key] = struct{}{}
+		seen[p.Key] = struct{}{}
 		signed = append(signed, p)
 	}
 	if len(signed) > 0 {

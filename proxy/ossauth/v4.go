@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sseproxy/sseproxy/proxy/internal/sigio"
 )
 
 // Wire constants of OSS signature version 4.
@@ -217,23 +219,23 @@ type v4Query struct {
 // OSS4-HMAC-SHA256 wraps ErrUnsupportedSignature; anything else wraps
 // ErrInvalidArgument. It does not check the scope, the clock or the
 // signature.
-func parseV4Query(params []queryParam) (v4Query, error) {
+func parseV4Query(params []sigio.Param) (v4Query, error) {
 	var q v4Query
 	names := [...]string{querySignatureVersion, queryCredential, queryDate, queryExpiresV4, querySignatureV4, queryAdditional}
 	var vals [len(names)]string
 	var have [len(names)]bool
 	for _, p := range params {
 		for i, name := range names {
-			if p.key != name {
+			if p.Key != name {
 				continue
 			}
 			if have[i] {
 				return q, fmt.Errorf("%w: %s given more than once", ErrInvalidArgument, name)
 			}
-			if len(p.value) > maxAuthorizationLen {
+			if len(p.Value) > maxAuthorizationLen {
 				return q, fmt.Errorf("%w: %s too long", ErrInvalidArgument, name)
 			}
-			have[i], vals[i] = true, p.value
+			have[i], vals[i] = true, p.Value
 		}
 	}
 	switch {
@@ -292,7 +294,7 @@ func checkV4Scope(s v4Scope, t time.Time) error {
 // and Content-MD5 headers present plus the present headers named in
 // additional, lowercased and sorted, "name:value\n" each. AdditionalHeaders
 // is additional joined by ';' in the client's order.
-func v4CanonicalRequest(r *http.Request, bucket, key string, params []queryParam, presigned bool, additional []string, payloadHash string) string {
+func v4CanonicalRequest(r *http.Request, bucket, key string, params []sigio.Param, presigned bool, additional []string, payloadHash string) string {
 	var b strings.Builder
 	b.WriteString(r.Method)
 	b.WriteByte('\n')
@@ -300,21 +302,21 @@ func v4CanonicalRequest(r *http.Request, bucket, key string, params []queryParam
 	if bucket != "" {
 		uri = "/" + bucket + "/" + key
 	}
-	uriEncode(&b, uri, true)
+	sigio.URIEncode(&b, uri, true)
 	b.WriteByte('\n')
 
-	enc := make([]queryParam, 0, len(params))
+	enc := make([]sigio.Param, 0, len(params))
 	var e strings.Builder
 	for _, p := range params {
-		if presigned && p.key == querySignatureV4 {
+		if presigned && p.Key == querySignatureV4 {
 			continue
 		}
 		e.Reset()
-		uriEncode(&e, p.key, false)
+		sigio.URIEncode(&e, p.Key, false)
 		k := e.String()
 		e.Reset()
-		uriEncode(&e, p.value, false)
-		enc = append(enc, queryParam{key: k, value: e.String()})
+		sigio.URIEncode(&e, p.Value, false)
+		enc = append(enc, sigio.Param{Key: k, Value: e.String()})
 	}
 	writeSorted(&b, enc)
 	b.WriteByte('\n')

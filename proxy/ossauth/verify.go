@@ -42,6 +42,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sseproxy/sseproxy/proxy/internal/sigio"
 )
 
 // Credentials looks up the secret key of an access key. Implementations
@@ -126,7 +128,7 @@ type pending struct {
 // and reads no body byte. Requests without any credentials return
 // ErrAnonymous; OSS signature version 2 returns ErrUnsupportedSignature.
 func (v *Verifier) Verify(r *http.Request) (*Result, error) {
-	params := parseQuery(r.URL.RawQuery)
+	params := sigio.ParseQuery(r.URL.RawQuery)
 	authz := r.Header.Values("Authorization")
 	hasHeader := len(authz) > 0 && authz[0] != ""
 	v1q, v4q := queryForms(params)
@@ -176,9 +178,9 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 // (OSSAccessKeyId or Signature) and V4 (or V2) ones (any of
 // x-oss-signature-version, x-oss-credential, x-oss-signature,
 // x-oss-access-key-id), complete or not.
-func queryForms(params []queryParam) (v1, v4 bool) {
+func queryForms(params []sigio.Param) (v1, v4 bool) {
 	for _, p := range params {
-		switch p.key {
+		switch p.Key {
 		case queryAccessKeyID, querySignature:
 			v1 = true
 		case querySignatureVersion, queryCredential, querySignatureV4, queryAccessKeyIDV2:
@@ -189,7 +191,7 @@ func queryForms(params []queryParam) (v1, v4 bool) {
 }
 
 // headerAuth dispatches on the Authorization scheme.
-func (v *Verifier) headerAuth(r *http.Request, authz string, params []queryParam) (pending, error) {
+func (v *Verifier) headerAuth(r *http.Request, authz string, params []sigio.Param) (pending, error) {
 	switch {
 	case strings.HasPrefix(authz, v1Scheme):
 		return v.headerV1(r, authz, params)
@@ -201,7 +203,7 @@ func (v *Verifier) headerAuth(r *http.Request, authz string, params []queryParam
 	}
 }
 
-func (v *Verifier) headerV1(r *http.Request, authz string, params []queryParam) (pending, error) {
+func (v *Verifier) headerV1(r *http.Request, authz string, params []sigio.Param) (pending, error) {
 	h, err := parseV1Authorization(authz)
 	if err != nil {
 		return pending{}, err
@@ -226,7 +228,7 @@ func (v *Verifier) headerV1(r *http.Request, authz string, params []queryParam) 
 	}, nil
 }
 
-func (v *Verifier) presignedV1(r *http.Request, params []queryParam) (pending, error) {
+func (v *Verifier) presignedV1(r *http.Request, params []sigio.Param) (pending, error) {
 	q, err := parseV1Query(params)
 	if err != nil {
 		return pending{}, err
@@ -248,7 +250,7 @@ func (v *Verifier) presignedV1(r *http.Request, params []queryParam) (pending, e
 	}, nil
 }
 
-func (v *Verifier) headerV4(r *http.Request, authz string, params []queryParam) (pending, error) {
+func (v *Verifier) headerV4(r *http.Request, authz string, params []sigio.Param) (pending, error) {
 	f, err := parseV4Authorization(authz)
 	if err != nil {
 		return pending{}, err
@@ -272,7 +274,7 @@ func (v *Verifier) headerV4(r *http.Request, authz string, params []queryParam) 
 	return v4Pending(f, stamp, creq, payloadHash, false), nil
 }
 
-func (v *Verifier) presignedV4(r *http.Request, params []queryParam) (pending, error) {
+func (v *Verifier) presignedV4(r *http.Request, params []sigio.Param) (pending, error) {
 	q, err := parseV4Query(params)
 	if err != nil {
 		return pending{}, err

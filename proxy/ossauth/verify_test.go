@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sseproxy/sseproxy/proxy/internal/sigio"
 )
 
 const (
@@ -32,7 +34,7 @@ func testVerifier() *Verifier {
 func signV1(r *http.Request, ak, secret string, t time.Time) *http.Request {
 	r.Header.Set("Date", t.UTC().Format(http.TimeFormat))
 	bucket, key := (&Verifier{}).resource(r)
-	res, err := v1Resource(bucket, key, parseQuery(r.URL.RawQuery))
+	res, err := v1Resource(bucket, key, sigio.ParseQuery(r.URL.RawQuery))
 	if err != nil {
 		panic(err)
 	}
@@ -50,7 +52,7 @@ func signV4(r *http.Request, ak, secret string, t time.Time, additional ...strin
 	}
 	scope := v4Scope{date: t.UTC().Format(scopeDateLayout), region: "cn-hangzhou", product: v4Product}
 	bucket, key := (&Verifier{}).resource(r)
-	creq := v4CanonicalRequest(r, bucket, key, parseQuery(r.URL.RawQuery), false, additional, r.Header.Get("x-oss-content-sha256"))
+	creq := v4CanonicalRequest(r, bucket, key, sigio.ParseQuery(r.URL.RawQuery), false, additional, r.Header.Get("x-oss-content-sha256"))
 	sig := hmacSHA256(v4SigningKey(secret, scope), v4StringToSign(r.Header.Get("x-oss-date"), scope, creq))
 	h := "OSS4-HMAC-SHA256 Credential=" + ak + "/" + scope.String()
 	if len(additional) > 0 {
@@ -64,7 +66,7 @@ func signV4(r *http.Request, ak, secret string, t time.Time, additional ...strin
 func presignV1(method, target string, expires time.Time, headers ...string) *http.Request {
 	r := newTestRequest(method, target, testHost, nil, headers...)
 	bucket, key := (&Verifier{}).resource(r)
-	res, _ := v1Resource(bucket, key, parseQuery(r.URL.RawQuery))
+	res, _ := v1Resource(bucket, key, sigio.ParseQuery(r.URL.RawQuery))
 	exp := fmt.Sprint(expires.Unix())
 	sig := v1Signature(testSecret, v1StringToSign(r, exp, res))
 	sep := "?"
@@ -88,7 +90,7 @@ func presignV4(method, target string, t time.Time, expires string, headers ...st
 	r := newTestRequest(method, target, testHost, nil, headers...)
 	bucket, key := (&Verifier{}).resource(r)
 	payload, _ := contentSHA256(r.Header)
-	creq := v4CanonicalRequest(r, bucket, key, parseQuery(r.URL.RawQuery), true, nil, payload)
+	creq := v4CanonicalRequest(r, bucket, key, sigio.ParseQuery(r.URL.RawQuery), true, nil, payload)
 	sig := hmacSHA256(v4SigningKey(testSecret, scope), v4StringToSign(t.UTC().Format(iso8601Basic), scope, creq))
 	return newTestRequest(method, target+"&x-oss-signature="+hex.EncodeToString(sig), testHost, nil, headers...)
 }

@@ -166,6 +166,8 @@ func classifyMultipart(method string, h http.Header, q url.Values, sub []string)
 		return OpGetObject
 	case method == http.MethodHead && has("partNumber"):
 		return OpHeadObject
+	case method == http.MethodHead && has("objectMeta"):
+		return OpHeadObject // OSS GetObjectMeta: a HEAD with fewer headers
 	case method == http.MethodPost && has("uploadId"):
 		return OpCompleteMultipart
 	case method == http.MethodDelete && has("uploadId"):
