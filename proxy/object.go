@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/sseproxy/sseproxy/backend"
 	"github.com/sseproxy/sseproxy/proxy/s3"
@@ -401,15 +402,55 @@ func (h *Handler) resolveLayout(req *request, bucket, key string, o *object) err
 	if !o.encrypted || !o.record.Multipart || o.info.Size == 0 {
 		return nil
 	}
-	size, _, err := h.o.Store.PartInfo(req.ctx, bucket, key, 1, o.info.ETag)
-	if err != nil {
-		return changedError(err)
+	id := layoutID{bucket, key, o.info.ETag, o.info.Size}
+	size, ok := h.layouts.get(id)
+	if !ok {
+		var err error
+		if size, _, err = h.o.Store.PartInfo(req.ctx, bucket, key, 1, o.info.ETag); err != nil {
+			return changedError(err)
+		}
+		h.layouts.put(id, size)
 	}
 	if size >= o.info.Size { // a single part: any size is its own layout
 		size = (o.info.Size + sse.PackageSize - 1) / sse.PackageSize * sse.PackageSize
 	}
 	o.layout = sse.Layout{PartSize: size, Size: o.info.Size}
 	return nil
+}
+
+// layoutID names one stored version of an object: a multipart object's
+// ETag changes whenever it is rewritten, so a cached part size can never
+// describe another version.
+type layoutID struct {
+	bucket, key, etag string
+	size              int64
+}
+
+// layoutCache remembers the part size of multipart objects, so repeated
+// reads skip the HEAD ?partNumber=1. It is a cache, not state: a miss
+// costs one request, and entries are keyed by ETag.
+type layoutCache struct {
+	mu sync.Mutex
+	m  map[layoutID]int64
+}
+
+// maxLayouts bounds the cache; it is emptied when full.
+const maxLayouts = 10000
+
+func (c *layoutCache) get(id layoutID) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[id]
+	return v, ok
+}
+
+func (c *layoutCache) put(id layoutID, size int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxLayouts {
+		c.m = map[layoutID]int64{}
+	}
+	c.m[id] = size
 }
 
 // plan is how to read n plaintext bytes at off of an object: which stored

@@ -117,7 +117,8 @@ type Options struct {
 
 // Handler is the S3 front. It is safe for concurrent use.
 type Handler struct {
-	o Options
+	o       Options
+	layouts layoutCache
 }
 
 // New returns a Handler for o.

@@ -27,14 +27,14 @@ func BenchmarkBody(b *testing.B) {
 		}},
 		{"sha256 payload", payload, func(r io.Reader) io.Reader {
 			c := &payloadChecks{wantSHA256: sha}
-			c.sha256 = c.add(sha256.New())
+			c.sha256 = c.Add(sha256.New())
 			return sigio.NewVerifyReader(sigio.NewContentLengthReader(r, int64(len(payload)), ErrIncompleteBody), c)
 		}},
 		{"UNSIGNED-PAYLOAD+content-md5+crc32c", payload, func(r io.Reader) io.Reader {
 			c := &payloadChecks{wantMD5: md}
-			c.md5 = c.add(md5.New())
+			c.md5 = c.Add(md5.New())
 			c.decl = checksumDecl{alg: algCRC32C, want: crcWant}
-			c.sum = c.add(algCRC32C.newHash())
+			c.sum = c.Add(algCRC32C.newHash())
 			return sigio.NewVerifyReader(sigio.NewContentLengthReader(r, int64(len(payload)), ErrIncompleteBody), c)
 		}},
 		{"signed 64KiB chunks", encodeChunked(payload, 64<<10, true, nil), func(r io.Reader) io.Reader {
@@ -45,13 +45,13 @@ func BenchmarkBody(b *testing.B) {
 		{"unsigned 64KiB chunks+crc32c trailer", encodeChunked(payload, 64<<10, false, []string{"x-amz-checksum-crc32c:" + crc}), func(r io.Reader) io.Reader {
 			cr := newChunkedReader(r, chunkedConfig{declared: int64(len(payload)), trailers: true, trailerName: "x-amz-checksum-crc32c"})
 			c := &payloadChecks{chunked: cr, decl: checksumDecl{alg: algCRC32C, trailer: true}, checksums: map[string]string{}}
-			c.sum = c.add(algCRC32C.newHash())
+			c.sum = c.Add(algCRC32C.newHash())
 			return sigio.NewVerifyReader(cr, c)
 		}},
 		{"unsigned 1MiB chunks+crc64nvme trailer", encodeChunked(payload, 1<<20, false, []string{"x-amz-checksum-crc64nvme:" + checksumOf(algCRC64NVME, payload)}), func(r io.Reader) io.Reader {
 			cr := newChunkedReader(r, chunkedConfig{declared: int64(len(payload)), trailers: true, trailerName: "x-amz-checksum-crc64nvme"})
 			c := &payloadChecks{chunked: cr, decl: checksumDecl{alg: algCRC64NVME, trailer: true}, checksums: map[string]string{}}
-			c.sum = c.add(algCRC64NVME.newHash())
+			c.sum = c.Add(algCRC64NVME.newHash())
 			return sigio.NewVerifyReader(cr, c)
 		}},
 	}

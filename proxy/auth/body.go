@@ -13,7 +13,7 @@ import (
 // payloadChecks are the digests one request asked for, fed with the decoded
 // payload and compared when it ends. Only requested digests are computed.
 type payloadChecks struct {
-	hashes []hash.Hash // every active hash below, for writing
+	sigio.Hashes // every active hash below, for Write
 
 	sha256     hash.Hash // x-amz-content-sha256 is a hex digest
 	wantSHA256 [sha256.Size]byte
@@ -29,18 +29,6 @@ type payloadChecks struct {
 }
 
 var _ sigio.Checker = (*payloadChecks)(nil)
-
-func (c *payloadChecks) add(h hash.Hash) hash.Hash {
-	c.hashes = append(c.hashes, h)
-	return h
-}
-
-// Write implements sigio.Checker.
-func (c *payloadChecks) Write(p []byte) {
-	for _, h := range c.hashes {
-		h.Write(p)
-	}
-}
 
 // Finish implements sigio.Checker: it runs when the payload has ended and
 // every framing check passed.

@@ -107,7 +107,7 @@ func decodeChunked(body io.Reader, signed, trailers bool, alg checksumAlg, decla
 	if alg != algNone {
 		cfg.trailerName = checksumAlgs[alg].header
 		checks.decl = checksumDecl{alg: alg, trailer: true}
-		checks.sum = checks.add(alg.newHash())
+		checks.sum = checks.Add(alg.newHash())
 	}
 	cr := newChunkedReader(body, cfg)
 	checks.chunked = cr

@@ -293,7 +293,7 @@ func newBody(r *http.Request, a authRequest, key []byte, seed [sha256.Size]byte)
 		if _, err := hex.Decode(checks.wantSHA256[:], []byte(p)); err != nil {
 			return nil, fmt.Errorf("%w: %.64q", ErrInvalidContentSHA256, p)
 		}
-		checks.sha256 = checks.add(sha256.New())
+		checks.sha256 = checks.Add(sha256.New())
 	default:
 		return nil, fmt.Errorf("%w: %.64q", ErrInvalidContentSHA256, p)
 	}
@@ -306,10 +306,10 @@ func newBody(r *http.Request, a authRequest, key []byte, seed [sha256.Size]byte)
 		return nil, err
 	} else if ok {
 		checks.wantMD5 = want
-		checks.md5 = checks.add(md5.New())
+		checks.md5 = checks.Add(md5.New())
 	}
 	if decl.alg != algNone {
-		checks.sum = checks.add(decl.alg.newHash())
+		checks.sum = checks.Add(decl.alg.newHash())
 		if !decl.trailer {
 			res.Checksums[decl.alg.String()] = decl.value
 		}

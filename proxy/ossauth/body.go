@@ -17,7 +17,7 @@ import (
 // payloadChecks are the digests one request asked for, fed with the
 // payload and compared when it ends. Only requested digests are computed.
 type payloadChecks struct {
-	hashes []hash.Hash // every active hash below, for writing
+	sigio.Hashes // every active hash below, for Write
 
 	sha256     hash.Hash // x-oss-content-sha256 is a hex digest (V4)
 	wantSHA256 [sha256.Size]byte
@@ -27,18 +27,6 @@ type payloadChecks struct {
 }
 
 var _ sigio.Checker = (*payloadChecks)(nil)
-
-func (c *payloadChecks) add(h hash.Hash) hash.Hash {
-	c.hashes = append(c.hashes, h)
-	return h
-}
-
-// Write implements sigio.Checker.
-func (c *payloadChecks) Write(p []byte) {
-	for _, h := range c.hashes {
-		h.Write(p)
-	}
-}
 
 // Finish implements sigio.Checker: it runs when the payload has ended.
 func (c *payloadChecks) Finish() error {
@@ -86,13 +74,13 @@ func newBody(r *http.Request, payloadHash string) (*Result, error) {
 		if _, err := hex.Decode(checks.wantSHA256[:], []byte(payloadHash)); err != nil {
 			return nil, fmt.Errorf("%w: x-oss-content-sha256 %.64q", ErrInvalidArgument, payloadHash)
 		}
-		checks.sha256 = checks.add(sha256.New())
+		checks.sha256 = checks.Add(sha256.New())
 	}
 	if want, ok, err := parseContentMD5(r.Header); err != nil {
 		return nil, err
 	} else if ok {
 		checks.wantMD5 = want
-		checks.md5 = checks.add(md5.New())
+		checks.md5 = checks.Add(md5.New())
 	}
 	var body io.Reader = r.Body
 	if body == nil {

@@ -6,7 +6,10 @@
 // stays with each verifier.
 package sigio
 
-import "io"
+import (
+	"hash"
+	"io"
+)
 
 // maxEmptyReads bounds how often a source may return (0, nil) in a row.
 const maxEmptyReads = 100
@@ -21,6 +24,27 @@ type Checker interface {
 	// error. A non-nil error becomes the error of the Read that would
 	// have returned the last payload byte, and of every Read after it.
 	Finish() error
+}
+
+// Hashes are the digests one request asked for, all written with the
+// same payload bytes. A Checker embeds Hashes for its Write method and
+// adds only the hashes it will compare, so nothing unrequested is
+// computed. The zero value holds no hash.
+type Hashes struct {
+	hs []hash.Hash
+}
+
+// Add includes h in every later Write and returns it.
+func (s *Hashes) Add(h hash.Hash) hash.Hash {
+	s.hs = append(s.hs, h)
+	return h
+}
+
+// Write writes p to every added hash, in the order they were added.
+func (s *Hashes) Write(p []byte) {
+	for _, h := range s.hs {
+		h.Write(p)
+	}
 }
 
 // VerifyReader feeds the payload from its source to a Checker and

@@ -2,6 +2,7 @@ package sigio
 
 import (
 	"bytes"
+	"crypto/md5"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -18,16 +19,17 @@ var errMismatch = errors.New("sigio test: digest mismatch")
 // sha256Checker is a Checker comparing the SHA-256 of the payload with
 // want, counting Finish calls.
 type sha256Checker struct {
+	Hashes
 	h        hash.Hash
 	want     [sha256.Size]byte
 	finished int
 }
 
 func newSHA256Checker(want [sha256.Size]byte) *sha256Checker {
-	return &sha256Checker{h: sha256.New(), want: want}
+	c := &sha256Checker{want: want}
+	c.h = c.Add(sha256.New())
+	return c
 }
-
-func (c *sha256Checker) Write(p []byte) { c.h.Write(p) }
 
 func (c *sha256Checker) Finish() error {
 	c.finished++
@@ -147,6 +149,26 @@ func TestVerifyReaderEmptyRead(t *testing.T) {
 	}
 	if got, err := io.ReadAll(vr); err != nil || string(got) != "ab" {
 		t.Errorf("ReadAll after Read(nil) = %q, %v, want %q, nil", got, err, "ab")
+	}
+}
+
+func TestHashes(t *testing.T) {
+	var zero Hashes
+	zero.Write([]byte("nothing to write to")) // must not panic
+
+	parts := []string{"", "a", "bc", strings.Repeat("d", 64<<10+1)}
+	var s Hashes
+	a, b := s.Add(sha256.New()), s.Add(md5.New())
+	for _, p := range parts {
+		s.Write([]byte(p))
+	}
+	whole := []byte(strings.Join(parts, ""))
+	wantA, wantB := sha256.Sum256(whole), md5.Sum(whole)
+	if got := a.Sum(nil); !bytes.Equal(got, wantA[:]) {
+		t.Errorf("first hash = %x, want %x", got, wantA)
+	}
+	if got := b.Sum(nil); !bytes.Equal(got, wantB[:]) {
+		t.Errorf("second hash = %x, want %x", got, wantB)
 	}
 }
 
