@@ -24,6 +24,7 @@ var (
 	opCreate   = op{"/v1/key/create/", "create key"}
 	opGenerate = op{"/v1/key/generate/", "generate data key"}
 	opDecrypt  = op{"/v1/key/decrypt/", "decrypt data key"}
+	opEncrypt  = op{"/v1/key/encrypt/", "encrypt data key"}
 )
 
 // Request and response bodies. encoding/json carries []byte as standard base64, as KES does.
@@ -41,6 +42,13 @@ type (
 	}
 	decryptResponse struct {
 		Plaintext []byte `json:"plaintext"`
+	}
+	encryptRequest struct {
+		Plaintext []byte `json:"plaintext"`
+		Context   []byte `json:"context,omitempty"`
+	}
+	encryptResponse struct {
+		Ciphertext []byte `json:"ciphertext"`
 	}
 )
 

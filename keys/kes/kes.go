@@ -253,6 +253,43 @@ func (c *Client) Decrypt(ctx context.Context, keyID string, ciphertext, associat
 	return resp.Plaintext, nil
 }
 
+var _ keys.Rewrapper = (*Client)(nil)
+
+// Rewrap moves a wrapped data key to the KES key toKeyID ("" = fromKeyID)
+// with the same associated data: KES has no re-wrap call, so the key is
+// decrypted under fromKeyID and encrypted under toKeyID
+// (/v1/key/encrypt/NAME, which the identity that runs `sseproxy rewrap`
+// needs in its policy), then sealed as GenerateDataKey seals. The data key
+// is cleared before Rewrap returns. KES keys have no versions, so this
+// serves moving objects to another key, not rotation in place.
+func (c *Client) Rewrap(ctx context.Context, fromKeyID string, ciphertext, ad []byte, toKeyID string) ([]byte, string, error) {
+	dk, err := c.Decrypt(ctx, fromKeyID, ciphertext, ad)
+	if err != nil {
+		return nil, "", err
+	}
+	defer clear(dk)
+	if toKeyID == "" {
+		toKeyID = fromKeyID
+	}
+	name, err := c.resolve(opEncrypt, toKeyID)
+	if err != nil {
+		return nil, "", err
+	}
+	body, err := json.Marshal(encryptRequest{Plaintext: dk, Context: ad})
+	if err != nil {
+		return nil, "", fmt.Errorf("kes: %w", err)
+	}
+	defer clear(body)
+	var resp encryptResponse
+	if err := c.call(ctx, opEncrypt, name, body, &resp); err != nil {
+		return nil, "", err
+	}
+	if len(resp.Ciphertext) == 0 || len(resp.Ciphertext) > maxKESCiphertext {
+		return nil, "", fmt.Errorf("kes: encrypt data key %q: malformed response", name)
+	}
+	return seal(name, resp.Ciphertext, dk), name, nil
+}
+
 // CreateKey creates a new KES key named name, with key material KES generates and never
 // reveals. The identity needs /v1/key/create/NAME in its policy (the proxy's does not: create
 // keys with an admin or operator identity). Errors: keys.ErrExists, ErrNotAllowed,

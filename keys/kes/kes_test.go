@@ -322,3 +322,31 @@ func hangingListener(t *testing.T) *countingListener {
 	t.Cleanup(func() { l.Close(); <-done })
 	return cl
 }
+
+// TestRewrap moves a wrapped key from one KES key to another through a real
+// kes server (the admin identity holds /v1/key/encrypt/*).
+func TestRewrap(t *testing.T) {
+	s := startKES(t)
+	s.createKeys(t, "sseproxy-a", "sseproxy-b")
+	c := s.client(t, s.Admin, nil)
+	ctx := context.Background()
+	ad := []byte("bucket/object")
+	dk, err := c.GenerateDataKey(ctx, "sseproxy-a", ad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, id, err := c.Rewrap(ctx, "sseproxy-a", dk.Ciphertext, ad, "sseproxy-b")
+	if err != nil || id != "sseproxy-b" {
+		t.Fatalf("Rewrap = %q, %v", id, err)
+	}
+	got, err := c.Decrypt(ctx, "sseproxy-b", moved, ad)
+	if err != nil || !bytes.Equal(got, dk.Plaintext) {
+		t.Errorf("Decrypt(rewrapped) = %v; want the original data key", err)
+	}
+	if _, err := c.Decrypt(ctx, "sseproxy-a", moved, ad); !errors.Is(err, keys.ErrDecrypt) {
+		t.Errorf("Decrypt of the rewrapped key under the old key = %v, want ErrDecrypt", err)
+	}
+	if _, _, err := c.Rewrap(ctx, "sseproxy-a", dk.Ciphertext, []byte("other/object"), "sseproxy-b"); !errors.Is(err, keys.ErrDecrypt) {
+		t.Errorf("Rewrap with other associated data = %v, want ErrDecrypt", err)
+	}
+}
