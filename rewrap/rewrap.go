@@ -37,8 +37,8 @@ type Options struct {
 	// skip objects already under the current version; without it every
 	// object is re-wrapped.
 	Versions keys.Versioner
-	Bucket string
-	Prefix string
+	Bucket   string
+	Prefix   string
 	// StartAfter resumes an interrupted run after this key (Run reports the
 	// last key it finished); re-running from the start is also safe, since
 	// objects already under the target version are skipped.
