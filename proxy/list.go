@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sseproxy/sseproxy/backend"
@@ -56,7 +57,12 @@ func (h *Handler) entries(req *request, objs []backend.ObjectInfo, encode func(s
 			}
 			o, err := describe(info)
 			if err != nil {
-				return err
+				// A damaged record or an impossible stored size must not
+				// break the listing of every other object: list the stored
+				// size (reads of the object itself fail) and say so.
+				req.logger.Warn("listing an object whose record is damaged", zap.String("request_id", req.id),
+					zap.String("bucket", req.Bucket), zap.String("key", info.Key), zap.Error(err))
+				o = object{info: info, size: info.Size}
 			}
 			mu.Lock()
 			out[i] = s3.Object{
