@@ -153,27 +153,27 @@ func NewContentLengthReader(r io.Reader, contentLength int64, incomplete error) 
 }
 
 // Read implements io.Reader.
-func (p *ContentLengthReader) Read(b []byte) (int, error) {
-	if p.err != nil {
-		return 0, p.err
+func (c *ContentLengthReader) Read(b []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
 	}
-	if p.remaining == 0 {
-		p.err = io.EOF
+	if c.remaining == 0 {
+		c.err = io.EOF
 		return 0, io.EOF
 	}
-	if p.remaining > 0 && int64(len(b)) > p.remaining {
-		b = b[:p.remaining]
+	if c.remaining > 0 && int64(len(b)) > c.remaining {
+		b = b[:c.remaining]
 	}
-	n, err := p.r.Read(b)
-	if p.remaining > 0 {
-		p.remaining -= int64(n)
+	n, err := c.r.Read(b)
+	if c.remaining > 0 {
+		c.remaining -= int64(n)
 	}
 	switch {
-	case err == io.EOF && p.remaining > 0, err == io.ErrUnexpectedEOF:
-		p.err = p.incomplete
-		return 0, p.err
+	case err == io.EOF && c.remaining > 0, err == io.ErrUnexpectedEOF:
+		c.err = c.incomplete
+		return 0, c.err
 	case err != nil:
-		p.err = err
+		c.err = err
 		if err == io.EOF {
 			return n, nil
 		}
