@@ -30,12 +30,26 @@ func copyHeaders(o PutOptions, etag string) map[string]string {
 // copy at most 5 GiB this way, and a multipart object loses its part
 // boundaries: use CopyPart for those.
 func (c *Client) ReplaceMetadata(ctx context.Context, bucket, key, etag string, o PutOptions) error {
-	if err := checkBucket(bucket); err != nil {
-		return err
-	}
+	_, err := c.CopyObject(ctx, bucket, key, bucket, key, etag, o)
+	return err
+}
 
-	_, err := c.core.CopyObject(ctx, bucket, key, bucket, key, copyHeaders(o, etag), minio.CopySrcOptions{}, minio.PutObjectOptions{})
-	return wrap(err)
+// CopyObject copies srcBucket/srcKey to bucket/key server-side with the
+// headers and metadata of o (the source's are replaced), failing with
+// PreconditionFailed unless the source still has etag. Stores copy at most
+// 5 GiB this way.
+func (c *Client) CopyObject(ctx context.Context, srcBucket, srcKey, bucket, key, etag string, o PutOptions) (ObjectInfo, error) {
+	if err := checkBucket(bucket); err != nil {
+		return ObjectInfo{}, err
+	}
+	if err := checkBucket(srcBucket); err != nil {
+		return ObjectInfo{}, err
+	}
+	oi, err := c.core.CopyObject(ctx, srcBucket, srcKey, bucket, key, copyHeaders(o, etag), minio.CopySrcOptions{}, minio.PutObjectOptions{})
+	if err != nil {
+		return ObjectInfo{}, wrap(err)
+	}
+	return ObjectInfo{Key: key, ETag: quote(oi.ETag), LastModified: oi.LastModified}, nil
 }
 
 // CopyPart copies bytes [off, off+length) of srcBucket/srcKey server-side as

@@ -72,3 +72,30 @@ func (k *Keyring) CurrentVersion(ctx context.Context, keyID string) (string, err
 	}
 	return strconv.Itoa(len(key.versions)), nil
 }
+
+// Rebinder is implemented by KMSs that can move a wrapped data key to new
+// associated data under the same CMK: a copy of an object to another name
+// keeps its data key (the backend copies the bytes server-side) while the
+// wrapped key is bound to the new name.
+type Rebinder interface {
+	// Rebind unwraps ciphertext (keyID, fromAD) and wraps the same data key
+	// under keyID's current version with toAD. Errors as for Decrypt.
+	Rebind(ctx context.Context, keyID string, ciphertext, fromAD, toAD []byte) ([]byte, error)
+}
+
+var _ Rebinder = (*Keyring)(nil)
+
+// Rebind re-wraps a data key of keyID from associated data fromAD to toAD.
+func (k *Keyring) Rebind(ctx context.Context, keyID string, ciphertext, fromAD, toAD []byte) ([]byte, error) {
+	dk, err := k.Decrypt(ctx, keyID, ciphertext, fromAD)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(dk)
+	name, key, err := k.lookup(keyID)
+	if err != nil {
+		return nil, err
+	}
+	version := len(key.versions)
+	return wrap(key.versions[version-1].material, version, name, toAD, dk)
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/sseproxy/sseproxy/backend"
 	"github.com/sseproxy/sseproxy/proxy/s3"
 	"github.com/sseproxy/sseproxy/sse"
@@ -134,10 +136,8 @@ func (h *Handler) copyObject(req *request) error {
 	if err != nil {
 		return err
 	}
-	if srcBucket == req.Bucket && srcKey == req.Key {
-		if done, err := h.copyInPlace(req, enc, directive == "REPLACE"); done || err != nil {
-			return err
-		}
+	if done, err := h.copyServerSide(req, srcBucket, srcKey, enc, directive == "REPLACE"); done || err != nil {
+		return err
 	}
 	src, body, err := h.openSource(req, srcBucket, srcKey, 0, -1)
 	if err != nil {
@@ -175,14 +175,22 @@ func (h *Handler) copyObject(req *request) error {
 	return s3.WriteXML(req.w, s3.CopyObjectResult{Xmlns: s3.Namespace, LastModified: s3.FormatTime(lastModified(o.info)), ETag: o.etag()})
 }
 
-// copyInPlace handles a copy onto itself that changes only metadata: the
-// data key keeps its binding (same bucket and key) and its encryption, so
-// the record is kept and the store rewrites the metadata server-side; no
-// byte passes through the proxy. It reports false when the copy needs the
-// streaming path (another encryption, a plaintext or multipart object,
-// more than a single copy can carry).
-func (h *Handler) copyInPlace(req *request, enc encryption, replace bool) (bool, error) {
-	src, err := h.fetch(req)
+// copyServerSide handles copies that keep the object's data key: the
+// requested encryption is the source's (algorithm, CMK, context) and the
+// source is one stream of at most 5 GiB. The store copies the bytes; the
+// proxy writes only metadata. Onto itself the record is kept as it is (the
+// key's binding does not change); to another name the KMS re-binds the
+// wrapped key to the new name (keys.Rebinder), so the data key never leaves
+// the KMS and proxy memory. It reports false when the copy needs the
+// streaming path: another encryption, a plaintext or multipart source
+// (a plain server-side copy would lose the part boundaries the reader
+// relies on), or a KMS that cannot re-bind.
+func (h *Handler) copyServerSide(req *request, srcBucket, srcKey string, enc encryption, replace bool) (bool, error) {
+	inPlace := srcBucket == req.Bucket && srcKey == req.Key
+	if !inPlace && h.o.Rebind == nil {
+		return false, nil
+	}
+	src, err := h.fetchObject(req, srcBucket, srcKey)
 	if err != nil {
 		return false, err
 	}
@@ -193,6 +201,22 @@ func (h *Handler) copyInPlace(req *request, enc encryption, replace bool) (bool,
 	}
 	if err := checkCopyPreconditions(req, src); err != nil {
 		return true, err
+	}
+	if !inPlace {
+		fromAD, err1 := rec.AssociatedData(srcBucket, srcKey)
+		toAD, err2 := rec.AssociatedData(req.Bucket, req.Key)
+		if err1 != nil || err2 != nil {
+			return false, nil
+		}
+		wrapped, err := h.o.Rebind.Rebind(req.ctx, rec.KeyID, rec.WrappedKey, fromAD, toAD)
+		if err != nil {
+			// A KMS that refuses the re-bind (permissions, no support)
+			// still allows the streaming copy, which needs only
+			// GenerateDataKey and Decrypt.
+			req.logger.Info("server-side copy unavailable, streaming", zap.String("request_id", req.id), zap.Error(err))
+			return false, nil
+		}
+		rec.WrappedKey = wrapped
 	}
 	opts := backend.PutOptions{Header: src.info.Header, Metadata: map[string]string{}}
 	if replace {
@@ -211,15 +235,13 @@ func (h *Handler) copyInPlace(req *request, enc encryption, replace bool) (bool,
 	for k, v := range rec.Metadata() {
 		opts.Metadata[k] = v
 	}
-	if err := h.o.Store.ReplaceMetadata(req.ctx, req.Bucket, req.Key, src.info.ETag, opts); err != nil {
+	info, err := h.o.Store.CopyObject(req.ctx, srcBucket, srcKey, req.Bucket, req.Key, src.info.ETag, opts)
+	if err != nil {
 		return true, changedError(err)
 	}
-	o, err := h.fetch(req)
-	if err != nil {
-		return true, err
-	}
-	setSSEHeaders(req.w.Header(), o.record)
-	return true, s3.WriteXML(req.w, s3.CopyObjectResult{Xmlns: s3.Namespace, LastModified: s3.FormatTime(lastModified(o.info)), ETag: o.etag()})
+	o := object{info: info, encrypted: true, record: rec, size: src.size}
+	setSSEHeaders(req.w.Header(), rec)
+	return true, s3.WriteXML(req.w, s3.CopyObjectResult{Xmlns: s3.Namespace, LastModified: s3.FormatTime(lastModified(info)), ETag: o.etag()})
 }
 
 // lastModified is the time a write reports: the store's, or now.

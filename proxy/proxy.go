@@ -34,9 +34,9 @@ type ObjectStore interface {
 	DeleteObject(ctx context.Context, bucket, key string) error
 	DeleteObjects(ctx context.Context, bucket string, keys []string) []backend.DeleteResult
 	ListObjects(ctx context.Context, bucket string, q backend.ListQuery) (backend.ListPage, error)
-	// ReplaceMetadata rewrites an object's headers and user metadata with
-	// a server-side copy onto itself, unless its ETag is no longer etag.
-	ReplaceMetadata(ctx context.Context, bucket, key, etag string, o backend.PutOptions) error
+	// CopyObject copies an object server-side with new headers and user
+	// metadata, unless the source's ETag is no longer etag.
+	CopyObject(ctx context.Context, srcBucket, srcKey, bucket, key, etag string, o backend.PutOptions) (backend.ObjectInfo, error)
 }
 
 // UploadStore is what the proxy needs of the backend for multipart uploads.
@@ -103,6 +103,10 @@ type Options struct {
 	// OSSAuth verifies Alibaba OSS signatures; nil = OSS requests are
 	// refused.
 	OSSAuth OSSAuthenticator
+	// Rebind, when the KMS can re-bind a wrapped key to another object name
+	// (keys.Rebinder), lets copies to another name keep the data key and
+	// stay server-side; nil = such copies stream through the proxy.
+	Rebind keys.Rebinder
 	// DefaultEncryption applies to a PUT without an SSE header when the
 	// bucket has no rule: EncryptionAES256 (the default), EncryptionKMS
 	// (under KMSKeyID) or EncryptionNone.

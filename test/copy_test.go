@@ -56,10 +56,29 @@ func TestCopyObject(t *testing.T) {
 	if err := copyTo(t, c, bucket, "enc-copy", "enc", minio.CopyDestOptions{}, minio.CopySrcOptions{}); err != nil {
 		t.Fatalf("copy encrypted->encrypted = %v", err)
 	}
+	// Same encryption, new name: the backend copies the ciphertext and the
+	// KMS re-binds the data key to the new name.
 	srcStored, srcMeta := getDirect(t, bucket, "enc")
 	dstStored, dstMeta := getDirect(t, bucket, "enc-copy")
-	if bytes.Equal(srcStored, dstStored) || srcMeta["Sseproxy-Wrapped-Key"] == dstMeta["Sseproxy-Wrapped-Key"] {
-		t.Errorf("encrypted copy reused the source's ciphertext or wrapped key")
+	if !bytes.Equal(srcStored, dstStored) || srcMeta["Sseproxy-Wrapped-Key"] == dstMeta["Sseproxy-Wrapped-Key"] {
+		t.Errorf("encrypted copy under the same key: want the ciphertext copied server-side and the wrapped key re-bound")
+	}
+	// Moving the re-bound key back onto the source name does not unwrap:
+	// the binding is to the new name.
+	putDirect(t, bucket, "enc-swapped", srcStored, dstMeta)
+	if _, err := getAll(c, bucket, "enc-swapped", minio.GetObjectOptions{}); err == nil {
+		t.Errorf("a re-bound wrapped key unwrapped under another name")
+	}
+	// Another encryption (aws:kms is not the source's AES256) streams and
+	// re-encrypts under a fresh key.
+	if err := copyTo(t, c, bucket, "enc-kms", "enc", minio.CopyDestOptions{Encryption: mustKMS(t, "", nil)}, minio.CopySrcOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if kmsStored, kmsMeta := getDirect(t, bucket, "enc-kms"); bytes.Equal(kmsStored, srcStored) || kmsMeta["Sseproxy-Alg"] != "aws:kms" {
+		t.Errorf("copy to aws:kms kept the AES256 ciphertext; want a fresh encryption")
+	}
+	if got, err := getAll(c, bucket, "enc-kms", minio.GetObjectOptions{}); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("GET of the aws:kms copy = %d bytes, %v", len(got), err)
 	}
 	st, err := c.StatObject(ctx, bucket, "enc-copy", minio.StatObjectOptions{})
 	if err != nil || st.ContentType != "text/x-test" || st.UserMetadata["Color"] != "red" || st.ETag != hex.EncodeToString(sum[:]) || st.Size != int64(len(data)) {

@@ -53,6 +53,12 @@ func openKMS(ctx context.Context, cfg *config.Config) (keys.KMS, error) {
 	return nil, fmt.Errorf("kms.provider %q is not supported", k.Provider)
 }
 
+// rebinder returns the provider's keys.Rebinder, or nil.
+func rebinder(k keys.KMS) keys.Rebinder {
+	rb, _ := k.(keys.Rebinder)
+	return rb
+}
+
 // cachedKMS puts the unwrap cache and the call timeout of cfg in front of k.
 func cachedKMS(k keys.KMS, cfg *config.Config) keys.KMS {
 	return keys.NewCache(k, keys.CacheOptions{Size: cfg.KMS.CacheSize, Off: cfg.KMS.CacheOff, TTL: cfg.KMS.CacheTTL, Timeout: cfg.KMS.Timeout})

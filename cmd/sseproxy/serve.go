@@ -92,6 +92,7 @@ func serve(args []string) error {
 		DefaultEncryption: encryptionMode(cfg.Encryption.Default),
 		BucketRules:       &proxy.Rules{Tags: store, Fixed: bucketRules(cfg)},
 		Authorize:         newLimits(cfg),
+		Rebind:            rebinder(provider),
 		OSSAuth:           ossauth.New(ossauth.Options{Credentials: cfg, BucketFromHost: bucketFromHost(cfg.Server.Domains)}),
 		Domains:           cfg.Server.Domains,
 		Logger:            logger,

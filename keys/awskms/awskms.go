@@ -286,3 +286,35 @@ func (c *Client) Rewrap(ctx context.Context, fromKeyID string, ciphertext, ad []
 	ct, err := c.ReEncrypt(ctx, fromKeyID, ciphertext, ad, toKeyID)
 	return ct, toKeyID, err
 }
+
+var _ keys.Rebinder = (*Client)(nil)
+
+// Rebind re-wraps a data key of keyID inside KMS (ReEncrypt) from the
+// encryption context of fromAD to that of toAD; the data key never leaves
+// KMS.
+func (c *Client) Rebind(ctx context.Context, keyID string, ciphertext, fromAD, toAD []byte) ([]byte, error) {
+	const op = "rebind"
+	keyID, err := c.resolve(ctx, op, keyID)
+	if err != nil {
+		return nil, err
+	}
+	if len(ciphertext) == 0 || len(ciphertext) > maxCiphertextLen {
+		return nil, keys.ErrDecrypt
+	}
+	callCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	out, err := c.api.ReEncrypt(callCtx, &kms.ReEncryptInput{
+		SourceKeyId:                  aws.String(keyID),
+		CiphertextBlob:               ciphertext,
+		SourceEncryptionContext:      encryptionContext(fromAD),
+		DestinationKeyId:             aws.String(keyID),
+		DestinationEncryptionContext: encryptionContext(toAD),
+	})
+	if err != nil {
+		return nil, fail(ctx, op, quote(keyID), err)
+	}
+	if len(out.CiphertextBlob) == 0 {
+		return nil, fmt.Errorf("awskms: %s %s: kms returned an empty ciphertext", op, quote(keyID))
+	}
+	return out.CiphertextBlob, nil
+}

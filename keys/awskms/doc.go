@@ -100,6 +100,9 @@
 //	  ]
 //	}
 //
-// Give the second statement only to the identity that runs the rewrap, not to the proxy. The
-// proxy needs neither kms:DescribeKey nor kms:Encrypt.
+// Give the second statement to the identity that runs the rewrap. The proxy itself uses
+// ReEncrypt only to re-bind a data key when an object is copied to another name under the same
+// key (Rebind: the bytes are then copied server-side); with kms:ReEncryptFrom and
+// kms:ReEncryptTo on its own keys it does that, without them such copies stream through the
+// proxy under a fresh data key. The proxy needs neither kms:DescribeKey nor kms:Encrypt.
 package awskms

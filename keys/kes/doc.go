@@ -21,8 +21,10 @@
 // is the identity; a renewed certificate for the same key keeps it. A leaf marked as a CA is
 // ignored by KES, and New refuses one.
 //
-// The proxy needs to generate and unwrap data keys under its own keys, nothing else. In the KES
-// server configuration (v1 format):
+// The proxy needs to generate and unwrap data keys under its own keys, and to encrypt a data
+// key it already holds (Rebind: a copy to another object name keeps the data key and re-binds
+// it; Rewrap: `sseproxy rewrap --to-key`), nothing else. In the KES server configuration (v1
+// format):
 //
 //	admin:
 //	  identity: <identity of the operator's certificate; never the proxy's>
@@ -31,6 +33,7 @@
 //	    allow:
 //	    - /v1/key/generate/sseproxy-*
 //	    - /v1/key/decrypt/sseproxy-*
+//	    - /v1/key/encrypt/sseproxy-*
 //	    identities:
 //	    - <output of: kes identity of sseproxy-client.crt>
 //

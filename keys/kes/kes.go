@@ -361,3 +361,32 @@ func quoteName(name string) string {
 	}
 	return fmt.Sprintf("%q", name)
 }
+
+var _ keys.Rebinder = (*Client)(nil)
+
+// Rebind re-wraps a data key of keyID from associated data fromAD to toAD:
+// decrypt, then encrypt the same data key under keyID (/v1/key/encrypt).
+func (c *Client) Rebind(ctx context.Context, keyID string, ciphertext, fromAD, toAD []byte) ([]byte, error) {
+	dk, err := c.Decrypt(ctx, keyID, ciphertext, fromAD)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(dk)
+	name, err := c.resolve(opEncrypt, keyID)
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(encryptRequest{Plaintext: dk, Context: toAD})
+	if err != nil {
+		return nil, fmt.Errorf("kes: %w", err)
+	}
+	defer clear(body)
+	var resp encryptResponse
+	if err := c.call(ctx, opEncrypt, name, body, &resp); err != nil {
+		return nil, err
+	}
+	if len(resp.Ciphertext) == 0 || len(resp.Ciphertext) > maxKESCiphertext {
+		return nil, fmt.Errorf("kes: encrypt data key %q: malformed response", name)
+	}
+	return seal(name, resp.Ciphertext, dk), nil
+}

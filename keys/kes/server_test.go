@@ -152,8 +152,10 @@ const proxyPolicy = `
     allow:
     - /v1/key/generate/sseproxy-*
     - /v1/key/decrypt/sseproxy-*
+    - /v1/key/encrypt/sseproxy-*
     - /v1/key/generate/kmstest-*
-    - /v1/key/decrypt/kmstest-*`
+    - /v1/key/decrypt/kmstest-*
+    - /v1/key/encrypt/kmstest-*`
 
 // startKES starts a KES server on a free loopback port with a file key store in a fresh
 // directory, and waits until it answers. The server is stopped when the test ends.

@@ -45,6 +45,7 @@ func run(t *testing.T, newKMS factory) {
 		test func(t *testing.T, newKMS factory)
 	}{
 		{"GenerateDataKey", testGenerate},
+		{"Rebind", testRebind},
 		{"RoundTrip", testRoundTrip},
 		{"AssociatedDataMismatch", testADMismatch},
 		{"Tampered", testTampered},
@@ -347,5 +348,35 @@ func testConcurrent(t *testing.T, newKMS factory) {
 	wg.Wait()
 	if len(seen) != goroutines*perGoroutine && !t.Failed() {
 		t.Errorf("got %d distinct data keys, want %d", len(seen), goroutines*perGoroutine)
+	}
+}
+
+// testRebind checks keys.Rebinder, for providers that implement it: the
+// same data key, bound to the new associated data only.
+func testRebind(t *testing.T, newKMS factory) {
+	kms, keyID, _ := newKMS(t)
+	rb, ok := kms.(keys.Rebinder)
+	if !ok {
+		t.Skip("provider does not implement keys.Rebinder")
+	}
+	ctx := context.Background()
+	from, to := []byte("bucket/old-name"), []byte("bucket/new-name")
+	dk, err := kms.GenerateDataKey(ctx, keyID, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := rb.Rebind(ctx, dk.KeyID, dk.Ciphertext, from, to)
+	if err != nil {
+		t.Fatalf("Rebind = %v", err)
+	}
+	got, err := kms.Decrypt(ctx, dk.KeyID, moved, to)
+	if err != nil || !bytes.Equal(got, dk.Plaintext) {
+		t.Errorf("Decrypt(Rebind(...), new ad) = %v; want the same data key", err)
+	}
+	if _, err := kms.Decrypt(ctx, dk.KeyID, moved, from); !errors.Is(err, keys.ErrDecrypt) {
+		t.Errorf("Decrypt(Rebind(...), old ad) = %v, want ErrDecrypt", err)
+	}
+	if _, err := rb.Rebind(ctx, dk.KeyID, dk.Ciphertext, []byte("bucket/other"), to); !errors.Is(err, keys.ErrDecrypt) {
+		t.Errorf("Rebind from the wrong associated data = %v, want ErrDecrypt", err)
 	}
 }

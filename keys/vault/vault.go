@@ -482,3 +482,29 @@ func (c *Client) readKey(ctx context.Context, name string) (transitKey, error) {
 	}
 	return k, nil
 }
+
+var _ keys.Rebinder = (*Client)(nil)
+
+// Rebind re-wraps a data key of keyID from associated data fromAD to toAD:
+// decrypt, then encrypt under the key's latest version (Transit's rewrap
+// takes no associated data). The data key is cleared before Rebind returns.
+func (c *Client) Rebind(ctx context.Context, keyID string, ciphertext, fromAD, toAD []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("vault: rebind: %w", err)
+	}
+	name, err := c.resolve(keyID)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := parseCiphertext(ciphertext); !ok {
+		return nil, keys.ErrDecrypt
+	}
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	dataKey, err := c.decrypt(ctx, name, ciphertext, fromAD)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(dataKey)
+	return c.encrypt(ctx, name, dataKey, toAD)
+}
