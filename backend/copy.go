@@ -69,3 +69,34 @@ func (c *Client) CopyPart(ctx context.Context, bucket, key, uploadID string, n i
 	}
 	return Part{Number: n, ETag: quote(p.ETag), Size: length}, nil
 }
+
+// CopyParts copies the multipart object srcBucket/srcKey (size stored
+// bytes, every part but the last partSize bytes) to bucket/key with a
+// server-side multipart copy of the same part boundaries, and the headers
+// and metadata of o. Unlike CopyObject it keeps the part layout and works
+// at any size. Each part copy is conditional on the source's etag; a
+// failure aborts the upload, so no partial object remains.
+func (c *Client) CopyParts(ctx context.Context, srcBucket, srcKey, bucket, key string, size, partSize int64, etag string, o PutOptions) (ObjectInfo, error) {
+	if partSize <= 0 {
+		return ObjectInfo{}, &Error{Status: 400, Code: "InvalidRequest", Message: "backend: part size must be positive"}
+	}
+	id, err := c.CreateUpload(ctx, bucket, key, o)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	abort := func() { _ = c.AbortUpload(context.WithoutCancel(ctx), bucket, key, id) }
+	var parts []Part
+	for n, off := 1, int64(0); off < size; n, off = n+1, off+partSize {
+		p, err := c.CopyPart(ctx, bucket, key, id, n, srcBucket, srcKey, off, min(partSize, size-off), etag)
+		if err != nil {
+			abort()
+			return ObjectInfo{}, err
+		}
+		parts = append(parts, p)
+	}
+	info, err := c.CompleteUpload(ctx, bucket, key, id, parts)
+	if err != nil {
+		abort()
+	}
+	return info, err
+}

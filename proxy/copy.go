@@ -182,9 +182,8 @@ func (h *Handler) copyObject(req *request) error {
 // key's binding does not change); to another name the KMS re-binds the
 // wrapped key to the new name (keys.Rebinder), so the data key never leaves
 // the KMS and proxy memory. It reports false when the copy needs the
-// streaming path: another encryption, a plaintext or multipart source
-// (a plain server-side copy would lose the part boundaries the reader
-// relies on), or a KMS that cannot re-bind.
+// streaming path: another encryption, a plaintext source, a single-stream
+// source over 5 GiB, or a KMS that cannot re-bind.
 func (h *Handler) copyServerSide(req *request, srcBucket, srcKey string, enc encryption, replace bool) (bool, error) {
 	inPlace := srcBucket == req.Bucket && srcKey == req.Key
 	if !inPlace && h.o.Rebind == nil {
@@ -195,9 +194,14 @@ func (h *Handler) copyServerSide(req *request, srcBucket, srcKey string, enc enc
 		return false, err
 	}
 	rec := src.record
-	same := src.encrypted && !rec.Multipart && enc.alg == rec.Algorithm && enc.keyID == rec.KeyID && enc.context == rec.Context
-	if !same || src.info.Size > maxPutSize {
+	same := src.encrypted && enc.alg == rec.Algorithm && enc.keyID == rec.KeyID && enc.context == rec.Context
+	if !same || (!rec.Multipart && src.info.Size > maxPutSize) {
 		return false, nil
+	}
+	if rec.Multipart {
+		if err := h.resolveLayout(req, srcBucket, srcKey, &src); err != nil {
+			return true, err
+		}
 	}
 	if err := checkCopyPreconditions(req, src); err != nil {
 		return true, err
@@ -235,7 +239,13 @@ func (h *Handler) copyServerSide(req *request, srcBucket, srcKey string, enc enc
 	for k, v := range rec.Metadata() {
 		opts.Metadata[k] = v
 	}
-	info, err := h.o.Store.CopyObject(req.ctx, srcBucket, srcKey, req.Bucket, req.Key, src.info.ETag, opts)
+	var info backend.ObjectInfo
+	if rec.Multipart {
+		// Part by part, so the part boundaries the reader relies on stay.
+		info, err = h.o.Store.CopyParts(req.ctx, srcBucket, srcKey, req.Bucket, req.Key, src.info.Size, src.layout.PartSize, src.info.ETag, opts)
+	} else {
+		info, err = h.o.Store.CopyObject(req.ctx, srcBucket, srcKey, req.Bucket, req.Key, src.info.ETag, opts)
+	}
 	if err != nil {
 		return true, changedError(err)
 	}

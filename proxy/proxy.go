@@ -37,6 +37,9 @@ type ObjectStore interface {
 	// CopyObject copies an object server-side with new headers and user
 	// metadata, unless the source's ETag is no longer etag.
 	CopyObject(ctx context.Context, srcBucket, srcKey, bucket, key, etag string, o backend.PutOptions) (backend.ObjectInfo, error)
+	// CopyParts copies a multipart object server-side part by part,
+	// keeping its part boundaries.
+	CopyParts(ctx context.Context, srcBucket, srcKey, bucket, key string, size, partSize int64, etag string, o backend.PutOptions) (backend.ObjectInfo, error)
 }
 
 // UploadStore is what the proxy needs of the backend for multipart uploads.

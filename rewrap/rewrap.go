@@ -21,10 +21,7 @@ type Store interface {
 	HeadObject(ctx context.Context, bucket, key string) (backend.ObjectInfo, error)
 	PartInfo(ctx context.Context, bucket, key string, n int, etag string) (int64, int, error)
 	ReplaceMetadata(ctx context.Context, bucket, key, etag string, o backend.PutOptions) error
-	CreateUpload(ctx context.Context, bucket, key string, o backend.PutOptions) (string, error)
-	CopyPart(ctx context.Context, bucket, key, uploadID string, n int, srcBucket, srcKey string, off, length int64, etag string) (backend.Part, error)
-	CompleteUpload(ctx context.Context, bucket, key, uploadID string, parts []backend.Part) (backend.ObjectInfo, error)
-	AbortUpload(ctx context.Context, bucket, key, uploadID string) error
+	CopyParts(ctx context.Context, srcBucket, srcKey, bucket, key string, size, partSize int64, etag string, o backend.PutOptions) (backend.ObjectInfo, error)
 }
 
 var _ Store = (*backend.Client)(nil)
@@ -221,24 +218,8 @@ func copyParts(ctx context.Context, store Store, bucket string, info backend.Obj
 	if partSize <= 0 {
 		return errors.New("rewrap: multipart object without parts")
 	}
-	id, err := store.CreateUpload(ctx, bucket, info.Key, opts)
-	if err != nil {
-		return err
-	}
-	var parts []backend.Part
-	for n, off := 1, int64(0); off < info.Size; n, off = n+1, off+partSize {
-		p, err := store.CopyPart(ctx, bucket, info.Key, id, n, bucket, info.Key, off, min(partSize, info.Size-off), info.ETag)
-		if err != nil {
-			_ = store.AbortUpload(context.WithoutCancel(ctx), bucket, info.Key, id)
-			return err
-		}
-		parts = append(parts, p)
-	}
-	if _, err := store.CompleteUpload(ctx, bucket, info.Key, id, parts); err != nil {
-		_ = store.AbortUpload(context.WithoutCancel(ctx), bucket, info.Key, id)
-		return err
-	}
-	return nil
+	_, err = store.CopyParts(ctx, bucket, info.Key, bucket, info.Key, info.Size, partSize, info.ETag, opts)
+	return err
 }
 
 // UsageRow counts the objects and stored bytes one CMK version wraps.
