@@ -10,6 +10,9 @@ mkdir -p "$BIN"
 
 # MinIO has no semver tags; this pseudo-version is the one we test against.
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+# versitygw (posix): a second S3 implementation, so tests show the proxy is
+# not MinIO-specific.
+VERSITYGW_VERSION=v1.8.0
 # AWS KMS API server for the aws provider's tests.
 LOCAL_KMS_VERSION=v0.0.0-20260228092603-2a5e92d09ab6
 # MinIO KES for the kes provider's tests (AGPL: run as a process, never imported).
@@ -63,6 +66,7 @@ module_tool() {
 }
 
 go_tool minio github.com/minio/minio "$MINIO_VERSION"
+go_tool versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
 go_tool local-kms github.com/nsmithuk/local-kms "$LOCAL_KMS_VERSION"
 module_tool kes github.com/minio/kes "$KES_VERSION" ./cmd/kes
 module_tool ossutil github.com/aliyun/ossutil "$OSSUTIL_VERSION" .

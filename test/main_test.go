@@ -89,9 +89,10 @@ type proxyConfig struct {
 	encryptionDefault string // "" = AES256
 	keyring           string // "" = a fresh keyring in the test's temp dir
 	domains           []string
-	credentials       string // extra keys of the test credential, e.g. `buckets = ["a"]`
-	kms               string // [kms] lines after provider/keyring, e.g. `provider = "aws"`
-	extra             string // TOML appended to the file (e.g. [encryption.buckets.NAME])
+	credentials       string            // extra keys of the test credential, e.g. `buckets = ["a"]`
+	kms               string            // [kms] lines after provider/keyring, e.g. `provider = "aws"`
+	extra             string            // TOML appended to the file (e.g. [encryption.buckets.NAME])
+	backend           *testenv.S3Server // nil = the shared MinIO
 }
 
 // startProxy runs the sseproxy binary in front of the shared MinIO and waits
@@ -107,6 +108,10 @@ func startProxy(t *testing.T, pc proxyConfig) *proxyServer {
 	}
 	if pc.kms == "" {
 		pc.kms = `provider = "local"`
+	}
+	be := &backendServer.S3Server
+	if pc.backend != nil {
+		be = pc.backend
 	}
 	port, err := testenv.FreePort()
 	if err != nil {
@@ -135,7 +140,7 @@ keyring = %q
 [log]
 level = "debug"
 %s
-`, port, strings.Join(domains, ", "), backendServer.Endpoint, backendServer.AccessKey, backendServer.SecretKey,
+`, port, strings.Join(domains, ", "), be.Endpoint, be.AccessKey, be.SecretKey,
 		clientAccessKey, clientSecretKey, pc.credentials, pc.encryptionDefault, pc.keyring, pc.kms, pc.extra)
 	cfgPath := filepath.Join(dir, "sseproxy.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {

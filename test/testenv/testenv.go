@@ -57,8 +57,8 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// MinIO is a running MinIO server process.
-type MinIO struct {
+// S3Server is a running S3-compatible server process.
+type S3Server struct {
 	Endpoint  string // http://127.0.0.1:PORT
 	AccessKey string
 	SecretKey string
@@ -67,10 +67,55 @@ type MinIO struct {
 	log       *os.File
 }
 
+// Close stops the server.
+func (s *S3Server) Close() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+	}
+	if s.log != nil {
+		s.log.Close()
+	}
+}
+
+// MinIO is a running MinIO server process.
+type MinIO struct {
+	S3Server
+}
+
+// StartVersityGW starts versitygw (posix backend) with a fresh data
+// directory under dir and waits until it answers.
+func StartVersityGW(dir, bin string) (*S3Server, error) {
+	s := &S3Server{AccessKey: "versityadmin", SecretKey: "versityadmin-secret", Dir: filepath.Join(dir, "versity-data")}
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	s.Endpoint = "http://127.0.0.1:" + strconv.Itoa(port)
+	if s.log, err = os.Create(filepath.Join(dir, "versitygw.log")); err != nil {
+		return nil, err
+	}
+	s.cmd = exec.Command(bin, "--port", "127.0.0.1:"+strconv.Itoa(port), "posix", s.Dir)
+	s.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	// versitygw has no health endpoint: any HTTP answer means it is up.
+	if err := waitHTTP(s.Endpoint+"/", s.cmd, 60*time.Second); err != nil {
+		s.Close()
+		logs, _ := os.ReadFile(filepath.Join(dir, "versitygw.log"))
+		return nil, fmt.Errorf("testenv: versitygw did not start: %v\n%s", err, logs)
+	}
+	return s, nil
+}
+
 // StartMinIO starts MinIO with a fresh data directory under dir and waits
 // until it is live. extraEnv adds environment variables (e.g. MINIO_KMS_SECRET_KEY).
 func StartMinIO(dir string, bin string, extraEnv ...string) (*MinIO, error) {
-	m := &MinIO{AccessKey: "minioadmin", SecretKey: "minioadmin-secret", Dir: filepath.Join(dir, "minio-data")}
+	m := &MinIO{S3Server{AccessKey: "minioadmin", SecretKey: "minioadmin-secret", Dir: filepath.Join(dir, "minio-data")}}
 	if err := os.MkdirAll(m.Dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -110,6 +155,15 @@ func StartMinIO(dir string, bin string, extraEnv ...string) (*MinIO, error) {
 // waitHealthy polls url until it answers 200, the process exits, or the
 // timeout passes.
 func waitHealthy(url string, cmd *exec.Cmd, timeout time.Duration) error {
+	return wait(url, cmd, timeout, func(status int) bool { return status == http.StatusOK })
+}
+
+// waitHTTP polls url until it answers at all.
+func waitHTTP(url string, cmd *exec.Cmd, timeout time.Duration) error {
+	return wait(url, cmd, timeout, func(int) bool { return true })
+}
+
+func wait(url string, cmd *exec.Cmd, timeout time.Duration, ready func(status int) bool) error {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -120,7 +174,7 @@ func waitHealthy(url string, cmd *exec.Cmd, timeout time.Duration) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if ready(resp.StatusCode) {
 				go func() { <-exited }()
 				return nil
 			}
@@ -132,16 +186,6 @@ func waitHealthy(url string, cmd *exec.Cmd, timeout time.Duration) error {
 			return errors.New("timed out waiting for " + url)
 		case <-tick.C:
 		}
-	}
-}
-
-// Close stops the server.
-func (m *MinIO) Close() {
-	if m.cmd != nil && m.cmd.Process != nil {
-		_ = m.cmd.Process.Kill()
-	}
-	if m.log != nil {
-		m.log.Close()
 	}
 }
 
