@@ -116,7 +116,7 @@ func handler(b *backend, logger *slog.Logger) http.Handler {
 		// also counts signing headers and would be stricter than S3.
 		gofakes3.WithMetadataSizeLimit(0),
 	)
-	return normalize(reads(b, faker.Server()))
+	return normalize(bucketTagging(b, reads(b, faker.Server())))
 }
 
 // Endpoint returns the store's base URL, "http://127.0.0.1:PORT".

@@ -13,6 +13,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/tags"
 
 	"github.com/sseproxy/sseproxy/devstore"
 )
@@ -398,4 +399,37 @@ func equalMaps(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// TestBucketTagging: the store keeps bucket tags (gofakes3 has none), which
+// the proxy uses for bucket encryption rules.
+func TestBucketTagging(t *testing.T) {
+	c := client(t, start(t, t.TempDir()))
+	ctx := t.Context()
+	if err := c.MakeBucket(ctx, "tagged", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetBucketTagging(ctx, "tagged"); minio.ToErrorResponse(err).Code != "NoSuchTagSet" {
+		t.Errorf("GetBucketTagging without tags = %v, want NoSuchTagSet", err)
+	}
+	tg, err := tags.MapToBucketTags(map[string]string{"sseproxy-sse": "aws:kms", "team": "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetBucketTagging(ctx, "tagged", tg); err != nil {
+		t.Fatalf("SetBucketTagging = %v", err)
+	}
+	got, err := c.GetBucketTagging(ctx, "tagged")
+	if err != nil || got.ToMap()["sseproxy-sse"] != "aws:kms" || got.ToMap()["team"] != "a" {
+		t.Errorf("GetBucketTagging = %v, %v; want the tags set", got, err)
+	}
+	if err := c.RemoveBucketTagging(ctx, "tagged"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetBucketTagging(ctx, "tagged"); minio.ToErrorResponse(err).Code != "NoSuchTagSet" {
+		t.Errorf("GetBucketTagging after removal = %v, want NoSuchTagSet", err)
+	}
+	if _, err := c.GetBucketTagging(ctx, "missing-bucket"); minio.ToErrorResponse(err).Code != "NoSuchBucket" {
+		t.Errorf("GetBucketTagging of a missing bucket = %v, want NoSuchBucket", err)
+	}
 }
