@@ -14,7 +14,12 @@ func (c *Client) BucketTags(ctx context.Context, bucket string) (map[string]stri
 
 	t, err := c.core.GetBucketTagging(ctx, bucket)
 	if err != nil {
-		if code := Code(wrap(err)); code == "NoSuchTagSet" || code == "NoSuchTagSetError" {
+		switch Code(wrap(err)) {
+		case "NoSuchTagSet", "NoSuchTagSetError":
+			return map[string]string{}, nil
+		case "NotImplemented":
+			// A store without bucket tagging holds no rules; setting one
+			// fails with its own error.
 			return map[string]string{}, nil
 		}
 		return nil, wrap(err)
