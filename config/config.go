@@ -304,6 +304,11 @@ type TLS struct {
 	// them; otherwise a listener is opened on it while a challenge is
 	// pending. Default 443.
 	ACMETLSPort int `toml:"acme_tls_port"`
+	// ACMERenewInterval is how often mode "acme" checks its certificates
+	// for renewal; certmagic renews in the last third of a certificate's
+	// lifetime (or when the CA's renewal info says so). Default 10m
+	// (certmagic.DefaultRenewCheckInterval).
+	ACMERenewInterval time.Duration `toml:"acme_renew_interval"`
 }
 
 // Admin configures the operator listener. It serves /healthz (the process
@@ -374,6 +379,8 @@ const (
 	DefaultACMEStorage       = "./sseproxy-acme"
 	DefaultACMEHTTPPort      = 80
 	DefaultACMETLSPort       = 443
+	// DefaultACMERenewInterval is certmagic.DefaultRenewCheckInterval.
+	DefaultACMERenewInterval = 10 * time.Minute
 )
 
 // DefaultACMEChallenges returns the default of tls.acme_challenges.
@@ -412,13 +419,14 @@ func Default() *Config {
 			AWS: AWSKMS{Region: DefaultRegion}, Vault: VaultKMS{Mount: DefaultVaultMount}},
 		Log: Log{Level: DefaultLevel, Format: DefaultFormat},
 		TLS: TLS{
-			Mode:           DefaultTLSMode,
-			ReloadInterval: DefaultReloadInterval,
-			ACMECA:         DefaultACMECA,
-			ACMEStorage:    DefaultACMEStorage,
-			ACMEChallenges: DefaultACMEChallenges(),
-			ACMEHTTPPort:   DefaultACMEHTTPPort,
-			ACMETLSPort:    DefaultACMETLSPort,
+			Mode:              DefaultTLSMode,
+			ReloadInterval:    DefaultReloadInterval,
+			ACMECA:            DefaultACMECA,
+			ACMEStorage:       DefaultACMEStorage,
+			ACMEChallenges:    DefaultACMEChallenges(),
+			ACMEHTTPPort:      DefaultACMEHTTPPort,
+			ACMETLSPort:       DefaultACMETLSPort,
+			ACMERenewInterval: DefaultACMERenewInterval,
 		},
 	}
 }

@@ -245,6 +245,7 @@ func (v *validator) tls(t *TLS) {
 	}
 	v.port("tls.acme_http_port", t.ACMEHTTPPort)
 	v.port("tls.acme_tls_port", t.ACMETLSPort)
+	v.positive("tls.acme_renew_interval", t.ACMERenewInterval)
 	if t.Mode == TLSACME {
 		if len(t.ACMEDomains) == 0 {
 			v.bad("tls.acme_domains", "at least one domain is required when tls.mode is %q", TLSACME)

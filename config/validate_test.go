@@ -132,6 +132,9 @@ func TestInvalid(t *testing.T) {
 		{"acme http port zero", "[tls]\nacme_http_port = 0", "tls.acme_http_port", "", ""},
 		{"acme tls port too big", "[tls]\nacme_tls_port = 65536", "tls.acme_tls_port",
 			"config: tls.acme_tls_port: invalid value 65536 (want a port from 1 to 65535)", ""},
+		{"acme renew interval zero", "[tls]\nacme_renew_interval = \"0s\"", "tls.acme_renew_interval",
+			`config: tls.acme_renew_interval: invalid value "0s" (want a positive duration such as "30s")`, ""},
+		{"acme renew interval negative", "[tls]\nacme_renew_interval = \"-1m\"", "tls.acme_renew_interval", "", ""},
 		{"admin listen without port", "[admin]\nlisten = \"9090\"", "admin.listen", "", ""},
 	}
 	for _, tt := range tests {

@@ -419,7 +419,9 @@ type pebble struct {
 }
 
 // startPebble starts pebble-challtestsrv and Pebble on free loopback ports.
-func startPebble(t *testing.T) *pebble {
+// Pebble issues certificates valid for validity seconds; 0 keeps its
+// default (90 days).
+func startPebble(t *testing.T, validity int) *pebble {
 	t.Helper()
 	dir := t.TempDir()
 	ca := testcert.NewCA(t, "pebble https CA")
@@ -464,6 +466,13 @@ func startPebble(t *testing.T) *pebble {
 		"ocspResponderURL": "", "externalAccountBindingRequired": false,
 		"retryAfter": map[string]int{"authz": 1, "order": 1},
 	}}
+	if validity > 0 {
+		// Its only profile; the top-level certificateValidityPeriod is
+		// ignored by Pebble v2.10.
+		conf["pebble"].(map[string]any)["profiles"] = map[string]any{
+			"default": map[string]any{"description": "short-lived", "validityPeriod": validity},
+		}
+	}
 	data, _ := json.Marshal(conf)
 	confFile := filepath.Join(dir, "pebble.json")
 	if err := os.WriteFile(confFile, data, 0o600); err != nil {

@@ -174,7 +174,7 @@ func TestTLSFiles(t *testing.T) {
 // listener, reports ready, and minio-go talks to it over https trusting
 // only Pebble's issuing root.
 func TestACME(t *testing.T) {
-	pb := startPebble(t)
+	pb := startPebble(t, 0)
 	tests := []struct {
 		name, challenge, domain string
 	}{
@@ -238,6 +238,50 @@ acme_tls_port = %d
 			}
 		})
 	}
+}
+
+// TestACMERenewal: with certificates that live 30 seconds and renewal
+// checked every second, the running proxy renews its certificate and
+// serves the new one, which minio-go accepts. (Pebble's renewal info
+// suggests a window spanning the whole of so short a validity, so certmagic
+// renews at a random moment of it, found by the 1s check.)
+func TestACMERenewal(t *testing.T) {
+	pb := startPebble(t, 30)
+	const domain = "renew.sseproxy.test"
+	conf := fmt.Sprintf(`mode = "acme"
+acme_domains = [%q]
+acme_ca = %q
+acme_ca_root = %q
+acme_storage = %q
+acme_challenges = ["http-01"]
+acme_http_port = %d
+acme_tls_port = %d
+acme_renew_interval = "1s"
+redirect_listen = %q
+`, domain, pb.Directory, pb.RootFile, filepath.Join(t.TempDir(), "acme"), pb.HTTPPort, pb.TLSPort, loopback(pb.HTTPPort))
+	p := startOps(t, opsConfig{tls: conf})
+	p.waitAdmin(t, "/readyz", http.StatusOK, 30*time.Second)
+	roots := pb.issuingRoots(t)
+	first := servedCert(t, p.Host, domain, roots).PeerCertificates[0]
+	if first.NotAfter.Sub(first.NotBefore) > time.Minute {
+		t.Fatalf("first certificate valid %s to %s, want a short-lived one", first.NotBefore, first.NotAfter)
+	}
+
+	// No restart: the maintenance loop must replace it before it expires.
+	deadline := time.Now().Add(60 * time.Second)
+	leaf := first
+	for leaf.SerialNumber.Cmp(first.SerialNumber) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("served serial still %s 60s later (first expires %s)", first.SerialNumber, first.NotAfter)
+		}
+		time.Sleep(250 * time.Millisecond)
+		leaf = servedCert(t, p.Host, domain, roots).PeerCertificates[0]
+	}
+	if err := leaf.VerifyHostname(domain); err != nil || !time.Now().Before(leaf.NotAfter) {
+		t.Errorf("renewed certificate for %q valid to %s: %v; want a current one for %q", leaf.DNSNames, leaf.NotAfter, err, domain)
+	}
+	_, port, _ := net.SplitHostPort(p.Host)
+	roundTrip(t, tlsClient(t, domain+":"+port, p.Host, roots), payload(100_000, 3))
 }
 
 // TestBackendTLS: the proxy talks to a MinIO over https that it trusts

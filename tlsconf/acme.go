@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
@@ -39,6 +40,11 @@ type ACMEOptions struct {
 	// ListenHost is the host such challenge listeners bind; "" means all
 	// interfaces.
 	ListenHost string
+	// RenewInterval is how often certificates are checked for renewal;
+	// default certmagic.DefaultRenewCheckInterval (10m). certmagic renews in
+	// the last third of a certificate's lifetime, or when the CA's renewal
+	// info (ARI) says so.
+	RenewInterval time.Duration
 	// Logger receives certmagic's log; default none.
 	Logger *zap.Logger
 }
@@ -87,8 +93,9 @@ func NewACME(o ACMEOptions) (*ACME, error) {
 
 	a := &ACME{domains: domains}
 	a.cache = certmagic.NewCache(certmagic.CacheOptions{
-		GetConfigForCert: func(certmagic.Certificate) (*certmagic.Config, error) { return a.cfg, nil },
-		Logger:           o.Logger,
+		GetConfigForCert:   func(certmagic.Certificate) (*certmagic.Config, error) { return a.cfg, nil },
+		RenewCheckInterval: o.RenewInterval,
+		Logger:             o.Logger,
 	})
 	a.cfg = certmagic.New(a.cache, certmagic.Config{
 		Storage: &certmagic.FileStorage{Path: o.Storage},

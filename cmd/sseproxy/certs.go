@@ -34,15 +34,16 @@ func newCerts(cfg *config.Config, logger *zap.Logger) (*certs, error) {
 		// Challenge listeners, when needed, bind the S3 listener's host.
 		host, _, _ := net.SplitHostPort(cfg.Server.Listen)
 		o := tlsconf.ACMEOptions{
-			Domains:    t.ACMEDomains,
-			Email:      t.ACMEEmail,
-			CA:         t.ACMECA,
-			CARootFile: t.ACMECARoot,
-			Storage:    t.ACMEStorage,
-			HTTPPort:   t.ACMEHTTPPort,
-			TLSPort:    t.ACMETLSPort,
-			ListenHost: host,
-			Logger:     logger.Named("acme"),
+			Domains:       t.ACMEDomains,
+			Email:         t.ACMEEmail,
+			CA:            t.ACMECA,
+			CARootFile:    t.ACMECARoot,
+			Storage:       t.ACMEStorage,
+			HTTPPort:      t.ACMEHTTPPort,
+			TLSPort:       t.ACMETLSPort,
+			RenewInterval: t.ACMERenewInterval,
+			ListenHost:    host,
+			Logger:        logger.Named("acme"),
 		}
 		for _, ch := range t.ACMEChallenges {
 			switch ch {
