@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,9 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// Logger receives readiness changes; default none.
 	Logger *zap.Logger
+	// Pprof serves Go's profiler under /debug/pprof/ (CPU, heap,
+	// allocations, goroutines); default off.
+	Pprof bool
 }
 
 // Handler serves the admin endpoints. It is safe for concurrent use.
@@ -70,6 +74,13 @@ func NewHandler(o Options) *Handler {
 	h.mux.HandleFunc("GET /readyz", h.readyz)
 	if o.Gatherer != nil {
 		h.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	}
+	if o.Pprof {
+		h.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		h.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		h.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		h.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		h.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	return h
 }

@@ -245,3 +245,23 @@ func TestErrorKind(t *testing.T) {
 		}
 	}
 }
+
+// TestPprof: the profiler is served only when asked for.
+func TestPprof(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		srv := httptest.NewServer(NewHandler(Options{Pprof: on}))
+		resp, err := http.Get(srv.URL + "/debug/pprof/")
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := http.StatusNotFound
+		if on {
+			want = http.StatusOK
+		}
+		if resp.StatusCode != want {
+			t.Errorf("GET /debug/pprof/ with Pprof %v = %d, want %d", on, resp.StatusCode, want)
+		}
+	}
+}

@@ -320,6 +320,10 @@ type Admin struct {
 	// unauthenticated, and a fixed default port would collide between two
 	// proxies on one host (and with Prometheus's own 9090).
 	Listen string `toml:"listen"`
+	// Pprof serves Go's profiler under /debug/pprof/ on the admin listener,
+	// for performance work (it reveals the process's internals and costs
+	// CPU while a profile runs). Default false.
+	Pprof bool `toml:"pprof"`
 }
 
 // Values accepted by the enumerated settings.

@@ -113,7 +113,7 @@ func serve(args []string) error {
 	if certs != nil {
 		checks = append(checks, admin.Check{Name: "tls", Probe: certs.source.Ready})
 	}
-	adminHandler := admin.NewHandler(admin.Options{Checks: checks, Gatherer: reg, Logger: logger.Named("admin")})
+	adminHandler := admin.NewHandler(admin.Options{Checks: checks, Gatherer: reg, Logger: logger.Named("admin"), Pprof: cfg.Admin.Pprof})
 
 	// Bind every listener before serving on any, so a taken port fails the
 	// start instead of leaving a half-up proxy.
