@@ -525,9 +525,14 @@ func (h *Handler) sendObject(req *request, o object, p plan, body io.Reader, off
 	}
 	rest := n - first
 	if rest == 0 {
+		// Reach src's end (no byte is left) so sio recycles its buffer.
+		_, _ = src.Read(buf[:1])
 		return nil
 	}
-	copied, err := io.CopyBuffer(req.w, io.LimitReader(src, rest), buf)
+	// src ends by itself after n bytes (the decrypting reader after its
+	// window's Count, a plaintext body after its limit), and reading it to
+	// its end lets sio recycle its package buffer.
+	copied, err := io.CopyBuffer(req.w, src, buf)
 	if err == nil && copied != rest {
 		err = io.ErrUnexpectedEOF
 	}

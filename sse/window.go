@@ -161,6 +161,7 @@ func (r *decReader) Read(p []byte) (int, error) {
 	}
 	end := r.w.Skip + r.w.Count
 	if r.pos == end {
+		r.release()
 		return 0, r.fail(io.EOF)
 	}
 	limit := end - r.pos
@@ -179,6 +180,18 @@ func (r *decReader) Read(p []byte) (int, error) {
 	}
 	r.pos += int64(n)
 	return n, nil
+}
+
+// release lets sio reach the end of a whole-object window, which is when
+// it returns its 64 KiB package buffer to its pool; a reader abandoned
+// earlier leaves a fresh buffer to be allocated (and zeroed) by the next
+// stream. Every package has authenticated by now, so what is left is at
+// most the rest of the final package's plaintext, read and dropped.
+func (r *decReader) release() {
+	if r.w.Partial || !r.checked {
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.dec, PayloadSize+1))
 }
 
 func (r *decReader) fail(err error) error {
