@@ -122,7 +122,7 @@ func encryptReader(src io.Reader, key []byte, nonce *[12]byte) (io.Reader, error
 	if err != nil {
 		return nil, err
 	}
-	return &stickyReader{r: r}, nil
+	return &stickyReader{r: r, first: true}, nil
 }
 
 // config returns the one sio configuration of the format: DARE 2.0 with AES-256-GCM only, the
@@ -141,14 +141,23 @@ func config(key []byte, seq uint32) sio.Config {
 // encrypting reader does not remember a source error, and would seal a final package if a
 // flaky source returned io.EOF after an error.
 type stickyReader struct {
-	r   io.Reader
-	err error
+	r     io.Reader
+	err   error
+	first bool
 }
 
 func (s *stickyReader) Read(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
+	if s.first && len(p) >= PackageSize {
+		// sio returns its package buffer to its pool only on its buffered
+		// path (reads shorter than a package); its direct path never does.
+		// A short first read costs one 64 KiB copy, and lets an object of
+		// one package, which ends in that read, give the buffer back.
+		p = p[:PackageSize-1]
+	}
+	s.first = false
 	n, err := s.r.Read(p)
 	s.err = err
 	return n, err
