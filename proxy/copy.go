@@ -64,12 +64,9 @@ func checkCopyPreconditions(req *request, o object) error {
 }
 
 // openSource checks the copy source's preconditions and opens n plaintext
-// bytes of it at off (n < 0: all of it).
-func (h *Handler) openSource(req *request, bucket, key string, off, n int64) (object, io.ReadCloser, error) {
-	o, err := h.fetchObject(req, bucket, key)
-	if err != nil {
-		return o, nil, err
-	}
+// bytes of it at off (n < 0: all of it). o is the source as fetchObject
+// described it.
+func (h *Handler) openSource(req *request, bucket, key string, o object, off, n int64) (object, io.ReadCloser, error) {
 	if err := checkCopyPreconditions(req, o); err != nil {
 		return o, nil, err
 	}
@@ -136,10 +133,15 @@ func (h *Handler) copyObject(req *request) error {
 	if err != nil {
 		return err
 	}
-	if done, err := h.copyServerSide(req, srcBucket, srcKey, enc, directive == "REPLACE"); done || err != nil {
+	// One HEAD of the source serves both paths.
+	src, err := h.fetchObject(req, srcBucket, srcKey)
+	if err != nil {
 		return err
 	}
-	src, body, err := h.openSource(req, srcBucket, srcKey, 0, -1)
+	if done, err := h.copyServerSide(req, srcBucket, srcKey, src, enc, directive == "REPLACE"); done || err != nil {
+		return err
+	}
+	src, body, err := h.openSource(req, srcBucket, srcKey, src, 0, -1)
 	if err != nil {
 		return err
 	}
@@ -184,14 +186,10 @@ func (h *Handler) copyObject(req *request) error {
 // the KMS and proxy memory. It reports false when the copy needs the
 // streaming path: another encryption, a plaintext source, a single-stream
 // source over 5 GiB, or a KMS that cannot re-bind.
-func (h *Handler) copyServerSide(req *request, srcBucket, srcKey string, enc encryption, replace bool) (bool, error) {
+func (h *Handler) copyServerSide(req *request, srcBucket, srcKey string, src object, enc encryption, replace bool) (bool, error) {
 	inPlace := srcBucket == req.Bucket && srcKey == req.Key
 	if !inPlace && h.o.Rebind == nil {
 		return false, nil
-	}
-	src, err := h.fetchObject(req, srcBucket, srcKey)
-	if err != nil {
-		return false, err
 	}
 	rec := src.record
 	same := src.encrypted && enc.alg == rec.Algorithm && enc.keyID == rec.KeyID && enc.context == rec.Context
@@ -239,7 +237,10 @@ func (h *Handler) copyServerSide(req *request, srcBucket, srcKey string, enc enc
 	for k, v := range rec.Metadata() {
 		opts.Metadata[k] = v
 	}
-	var info backend.ObjectInfo
+	var (
+		info backend.ObjectInfo
+		err  error
+	)
 	if rec.Multipart {
 		// Part by part, so the part boundaries the reader relies on stay.
 		info, err = h.o.Store.CopyParts(req.ctx, srcBucket, srcKey, req.Bucket, req.Key, src.info.Size, src.layout.PartSize, src.info.ETag, opts)
@@ -294,7 +295,11 @@ func (h *Handler) uploadPartCopy(req *request) error {
 	if err != nil {
 		return err
 	}
-	src, body, err := h.openSource(req, srcBucket, srcKey, off, n)
+	src, err := h.fetchObject(req, srcBucket, srcKey)
+	if err != nil {
+		return err
+	}
+	src, body, err := h.openSource(req, srcBucket, srcKey, src, off, n)
 	if err != nil {
 		return err
 	}
