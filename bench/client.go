@@ -26,12 +26,14 @@ type target struct {
 	unsigned   bool               // PUT with UNSIGNED-PAYLOAD
 	proxyPID   int                // the process between client and MinIO; 0 for none
 	backendPID int                // the MinIO process
+	admin      string             // the sseproxy targets' admin listener (/metrics)
 }
 
 // key is the object name of k for this target: targets that share a MinIO never share keys.
 func (t *target) key(k string) string { return t.name + "/" + k }
 
-// putOptions asks the native-SSE targets for SSE-S3; sseproxy encrypts by its default.
+// putOptions asks the native-SSE targets for SSE-S3; sseproxy encrypts by its default
+// (AES256 or aws:kms), so its PUTs carry no encryption header.
 func (t *target) putOptions() minio.PutObjectOptions {
 	return minio.PutObjectOptions{ServerSideEncryption: t.sse, DisableContentSha256: t.unsigned}
 }

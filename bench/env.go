@@ -23,22 +23,46 @@ import (
 
 // The targets, in the order tables list them.
 const (
-	targetDirect    = "direct"
-	targetHop       = "hop"
-	targetSSEProxy  = "sseproxy"
-	targetNative    = "native-sse"
-	targetNativeHop = "native-sse-hop"
+	targetDirect      = "direct"
+	targetHop         = "hop"
+	targetSSEProxy    = "sseproxy"
+	targetSSEProxyKMS = "sseproxy-kms"
+	targetNative      = "native-sse"
+	targetNativeHop   = "native-sse-hop"
 )
 
-var allTargets = []string{targetDirect, targetHop, targetSSEProxy, targetNative, targetNativeHop}
+var allTargets = []string{targetDirect, targetHop, targetSSEProxy, targetSSEProxyKMS, targetNative, targetNativeHop}
 
 var targetDescriptions = map[string]string{
-	targetDirect:    "MinIO, plain, no proxy",
-	targetHop:       "httputil.ReverseProxy process (Host kept) -> the plain MinIO",
-	targetSSEProxy:  "sseproxy process, encryption AES256, local keyring -> the plain MinIO",
-	targetNative:    "a second MinIO with MINIO_KMS_SECRET_KEY; PUTs with SSE-S3 (x-amz-server-side-encryption: AES256)",
-	targetNativeHop: "httputil.ReverseProxy process -> the native-SSE MinIO; PUTs with SSE-S3",
+	targetDirect:      "MinIO, plain, no proxy",
+	targetHop:         "httputil.ReverseProxy process (Host kept) -> the plain MinIO",
+	targetSSEProxy:    "sseproxy process, encryption AES256, local keyring -> the plain MinIO",
+	targetSSEProxyKMS: "a second sseproxy process, encryption aws:kms under kms.default_key, the same local keyring -> the plain MinIO",
+	targetNative:      "a second MinIO with MINIO_KMS_SECRET_KEY; PUTs with SSE-S3 (x-amz-server-side-encryption: AES256)",
+	targetNativeHop:   "httputil.ReverseProxy process -> the native-SSE MinIO; PUTs with SSE-S3",
 }
+
+// The encryption.default of the sseproxy targets, as the proxy echoes it in
+// x-amz-server-side-encryption.
+const (
+	encAES256 = "AES256"
+	encKMS    = "aws:kms"
+)
+
+// proxyEncryption is the encryption.default of an sseproxy target, "" for the others.
+func proxyEncryption(target string) string {
+	switch target {
+	case targetSSEProxy:
+		return encAES256
+	case targetSSEProxyKMS:
+		return encKMS
+	}
+	return ""
+}
+
+// defaultKey is the kms.default_key of every sseproxy instance: the keyring key that wraps
+// the data keys of both AES256 and aws:kms objects.
+const defaultKey = "default"
 
 // Client credentials sseproxy accepts.
 const (
@@ -163,15 +187,15 @@ func setupEnv(ctx context.Context, o Options, w io.Writer) (*env, error) {
 			}
 			e.children = append(e.children, c)
 			t.host, t.proxyPID = c.addr, c.pid()
-		case targetSSEProxy:
-			c, err := e.startProxy(name, e.minio.Endpoint)
+		case targetSSEProxy, targetSSEProxyKMS:
+			c, err := e.startProxy(name, e.minio.Endpoint, proxyEncryption(name))
 			if err != nil {
 				return nil, err
 			}
-			t.host, t.proxyPID = c.addr, c.pid()
+			t.host, t.proxyPID, t.admin = c.addr, c.pid(), c.admin
 		}
 		ak, sk := e.minio.AccessKey, e.minio.SecretKey
-		if name == targetSSEProxy {
+		if proxyEncryption(name) != "" {
 			ak, sk = clientAccessKey, clientSecretKey
 		}
 		if t.core, err = newCore(t.host, ak, sk); err != nil {
@@ -263,19 +287,20 @@ func buildProxy(ctx context.Context, bin, dir string, w io.Writer) (string, stri
 	return bin, src, nil
 }
 
-// startProxy starts an sseproxy process in front of backend, with the shared keyring, and
-// waits for its "listening" log line. Its admin listener (health, metrics), where the binary
-// has one, listens on a free port, so that several instances can run; a binary that does not
-// know the [admin] table yet is started again without it.
-func (e *env) startProxy(name, backend string) (*child, error) {
-	c, err := e.startProxyConfig(name, backend, "[admin]\nlisten = \"127.0.0.1:0\"\n")
+// startProxy starts an sseproxy process in front of backend, with the shared keyring and
+// encryption.default = encryption (encAES256 or encKMS), and waits for its "listening" log
+// line. Its admin listener (health, metrics), where the binary has one, listens on a free
+// port, so that several instances can run; a binary that does not know the [admin] table yet
+// is started again without it (and the kms phase then cannot count).
+func (e *env) startProxy(name, backend, encryption string) (*child, error) {
+	c, err := e.startProxyConfig(name, backend, encryption, "[admin]\nlisten = \"127.0.0.1:0\"\n")
 	if err != nil && strings.Contains(err.Error(), "admin") {
-		c, err = e.startProxyConfig(name, backend, "")
+		c, err = e.startProxyConfig(name, backend, encryption, "")
 	}
 	return c, err
 }
 
-func (e *env) startProxyConfig(name, backend, extra string) (*child, error) {
+func (e *env) startProxyConfig(name, backend, encryption, extra string) (*child, error) {
 	cfgPath := filepath.Join(e.dir, name+".toml")
 	cfg := fmt.Sprintf(`[server]
 listen = "127.0.0.1:0"
@@ -287,14 +312,15 @@ secret_key = %q
 access_key = %q
 secret_key = %q
 [encryption]
-default = "AES256"
+default = %q
 [kms]
 provider = "local"
 keyring = %q
+default_key = %q
 [log]
 level = "info"
 format = "json"
-%s`, backend, e.minio.AccessKey, e.minio.SecretKey, clientAccessKey, clientSecretKey, e.keyring, extra)
+%s`, backend, e.minio.AccessKey, e.minio.SecretKey, clientAccessKey, clientSecretKey, encryption, e.keyring, defaultKey, extra)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
@@ -313,7 +339,7 @@ format = "json"
 	e.children = append(e.children, c)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if c.addr = listeningAddr(c.log); c.addr != "" {
+		if c.addr, c.admin = listeningAddr(c.log); c.addr != "" {
 			return c, nil
 		}
 		select {
@@ -331,11 +357,13 @@ format = "json"
 	}
 }
 
-// listeningAddr finds the address in sseproxy's JSON "listening" log line.
-func listeningAddr(logPath string) string {
+// listeningAddr finds the S3 address (host:port) in sseproxy's JSON "listening" log lines,
+// and the admin listener's URL if there is one. sseproxy logs the admin listener before the
+// S3 one, so once addr is found admin is final.
+func listeningAddr(logPath string) (addr, admin string) {
 	f, err := os.Open(logPath)
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -343,13 +371,20 @@ func listeningAddr(logPath string) string {
 		var line struct {
 			Msg      string `json:"msg"`
 			Address  string `json:"address"`
+			URL      string `json:"url"`
 			Listener string `json:"listener"` // "admin" for the operator listener
 		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" && line.Address != "" && line.Listener != "admin" {
-			return line.Address
+		if json.Unmarshal(sc.Bytes(), &line) != nil || line.Msg != "listening" {
+			continue
+		}
+		switch {
+		case line.Listener == "admin":
+			admin = line.URL
+		case line.Address != "" && line.Listener == "":
+			return line.Address, admin
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // stopChild stops one child and forgets it.

@@ -85,12 +85,13 @@ func backendTransport() *http.Transport {
 
 // child is a server process the bench started: a hop or an sseproxy.
 type child struct {
-	name string
-	addr string // host:port
-	log  string // path of its log file
-	cmd  *exec.Cmd
-	done chan struct{}
-	in   io.Closer // the hop's stdin; closing it stops the hop
+	name  string
+	addr  string // host:port
+	admin string // sseproxy's admin listener, "http://host:port"; "" for none
+	log   string // path of its log file
+	cmd   *exec.Cmd
+	done  chan struct{}
+	in    io.Closer // the hop's stdin; closing it stops the hop
 }
 
 func (c *child) pid() int { return c.cmd.Process.Pid }

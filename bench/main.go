@@ -4,6 +4,7 @@
 //	direct          a real MinIO process, plain
 //	hop             a plain httputil.ReverseProxy process (Host kept) in front of that MinIO
 //	sseproxy        the real sseproxy binary, encryption AES256, in front of the same MinIO
+//	sseproxy-kms    a second sseproxy process, encryption aws:kms (same keyring, same MinIO)
 //	native-sse      a second MinIO with its own SSE (MINIO_KMS_SECRET_KEY), PUTs with SSE-S3
 //	native-sse-hop  the hop in front of the native-SSE MinIO
 //
@@ -11,8 +12,9 @@
 // target back to back, in an order that rotates from round to round, so that each ratio is
 // taken between measurements made moments apart (the machines we run on are shared and
 // noisy). Besides throughput and ops/s it reports the CPU seconds per GiB of the proxy process
-// (/proc/PID/stat), the cost of the chunk cipher alone, the proxy's peak RSS (VmHWM), and the
-// backend bytes a 1-byte ranged GET fetches.
+// (/proc/PID/stat), the cost of the chunk cipher alone, the proxy's peak RSS (VmHWM), the
+// backend bytes a 1-byte ranged GET fetches, and the KMS calls per PUT and per cold and warm
+// GET, read from the proxy's own metrics.
 //
 //	go run ./bench                       # default sizes, a few minutes on 2 cores
 //	go run ./bench -size 1GiB -rounds 5  # bigger objects, more rounds
@@ -61,6 +63,8 @@ type Options struct {
 
 	CipherSize int64 // bytes the cipher floor encrypts and decrypts in-process
 
+	KMSObjects int // requests per step of the kms phase
+
 	// UnsignedPayload makes the client send PUT bodies as UNSIGNED-PAYLOAD instead of
 	// minio-go's default over http, the streaming chunk signature (a SHA-256 of every byte
 	// that the receiver, MinIO or sseproxy, must verify).
@@ -68,7 +72,7 @@ type Options struct {
 
 	Targets   []string // subset of allTargets
 	Workloads []string // workload ids to run; empty runs all
-	Skip      []string // phases to skip: throughput, small, cipher, rss, fetch
+	Skip      []string // phases to skip: throughput, small, cipher, rss, fetch, kms
 
 	SSEProxy string // prebuilt sseproxy binary; "" builds ./cmd/sseproxy
 	MinIO    string // MinIO binary; "" finds it in the tools dir or on PATH
@@ -85,6 +89,7 @@ func newOptions() Options {
 		SmallClients: 16, SmallDuration: 1500 * time.Millisecond, SmallKeys: 256,
 		RSSSize: 256 << 20, RSSStreams: 8, RSSStreamSize: 100 << 20,
 		CipherSize: 1 << 30,
+		KMSObjects: 10,
 		Targets:    allTargets,
 	}
 }
@@ -97,6 +102,7 @@ func shortOptions(o Options) Options {
 	o.SmallClients, o.SmallDuration, o.SmallKeys = 4, 150*time.Millisecond, 16
 	o.RSSSize, o.RSSStreams, o.RSSStreamSize = 12<<20, 2, 6<<20
 	o.CipherSize = 16 << 20
+	o.KMSObjects = 3
 	return o
 }
 
@@ -130,8 +136,8 @@ func (o Options) validate() error {
 		}
 	}
 	switch {
-	case o.Rounds < 1 || o.Streams < 1 || o.PartWorkers < 1 || o.RangeClients < 1 || o.SmallClients < 1 || o.RSSStreams < 1:
-		return errors.New("bench: rounds, streams and client counts must be at least 1")
+	case o.Rounds < 1 || o.Streams < 1 || o.PartWorkers < 1 || o.RangeClients < 1 || o.SmallClients < 1 || o.RSSStreams < 1 || o.KMSObjects < 1:
+		return errors.New("bench: rounds, streams, client and object counts must be at least 1")
 	case o.Size < 1 || o.RangeSize < 1 || o.RangeSize > o.Size:
 		return errors.New("bench: -range-size must be between 1 and -size")
 	case o.PartSize < 5<<20 || o.PartSize%(64<<10) != 0:
@@ -145,7 +151,7 @@ func (o Options) validate() error {
 }
 
 // phases are the parts of a run that -skip can leave out.
-var phases = []string{"throughput", "small", "cipher", "rss", "fetch"}
+var phases = []string{"throughput", "small", "cipher", "rss", "fetch", "kms"}
 
 func contains(list []string, s string) bool {
 	for _, v := range list {
@@ -202,6 +208,7 @@ func parseFlags(args []string) (Options, error) {
 	fs.IntVar(&o.RSSStreams, "rss-streams", o.RSSStreams, "concurrent streams of the concurrent RSS probe (the issue's figure: 64)")
 	fs.Var((*sizeFlag)(&o.RSSStreamSize), "rss-stream-size", "object size of each concurrent RSS stream")
 	fs.Var((*sizeFlag)(&o.CipherSize), "cipher-size", "bytes the in-process cipher floor encrypts and decrypts")
+	fs.IntVar(&o.KMSObjects, "kms-objects", o.KMSObjects, "requests per step of the kms phase (PUTs, cold and warm GETs, ranged GETs, HEADs)")
 	fs.BoolVar(&o.UnsignedPayload, "unsigned-payload", false, "PUT with UNSIGNED-PAYLOAD instead of streaming chunk signatures (no SHA-256 of the body)")
 	targets := fs.String("targets", strings.Join(o.Targets, ","), "targets to run (sseproxy is needed for ratios)")
 	skip := fs.String("skip", "", "phases to skip: "+strings.Join(phases, ","))
@@ -297,6 +304,12 @@ func run(ctx context.Context, o Options, w io.Writer) (*Results, error) {
 
 	if !o.skips("throughput") || !o.skips("small") {
 		if err := runRounds(ctx, e, o, res, w); err != nil {
+			return nil, err
+		}
+	}
+	if !o.skips("kms") {
+		fmt.Fprintln(w, "counting KMS calls per request...")
+		if res.KMS, err = measureKMS(ctx, e, o, w); err != nil {
 			return nil, err
 		}
 	}

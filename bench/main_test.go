@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,8 +59,73 @@ func TestSmoke(t *testing.T) {
 			}
 		}
 	}
-	if res.Cipher == nil || res.RangeFetch == nil || len(res.RSS) != 2 {
-		t.Errorf("probes missing: cipher %v, range fetch %v, %d RSS results", res.Cipher != nil, res.RangeFetch != nil, len(res.RSS))
+	for _, x := range res.Workloads {
+		for _, key := range []string{"sseproxy-kms/direct", "sseproxy-kms/sseproxy"} {
+			if s, ok := x.Ratios[key]; !ok || len(s.Values) == 0 {
+				t.Errorf("%s: no %s ratio", x.Name, key)
+			}
+		}
+	}
+	if res.Cipher == nil || res.RangeFetch == nil || len(res.RSS) != 2 || res.KMS == nil {
+		t.Fatalf("probes missing: cipher %v, range fetch %v, %d RSS results, kms %v", res.Cipher != nil, res.RangeFetch != nil, len(res.RSS), res.KMS != nil)
+	}
+	checkKMSCalls(t, res.KMS)
+}
+
+// checkKMSCalls holds the proxy to the KMS calls its design promises, so that a change that
+// adds calls (each one a network round trip to a real KMS) fails here.
+func checkKMSCalls(t *testing.T, k *KMSResult) {
+	t.Helper()
+	type calls map[string]int64 // method -> calls per request (per upload for kmsMultipartUpload)
+	for _, tc := range []struct {
+		name     string
+		step     string
+		min, max calls // bounds of every method; a method absent from max must not be called
+	}{
+		{"PUT generates one data key", kmsPut, calls{"GenerateDataKey": 1}, calls{"GenerateDataKey": 1}},
+		// The first part unwraps the key generated at create; the cache serves the rest.
+		{"multipart upload generates one data key, unwraps it at most once", kmsMultipartUpload,
+			calls{"GenerateDataKey": 1}, calls{"GenerateDataKey": 1, "Decrypt": 1}},
+		{"cold GET unwraps once", kmsColdGet, calls{"Decrypt": 1}, calls{"Decrypt": 1}},
+		{"cold ranged GET unwraps once", kmsColdRangedGet, calls{"Decrypt": 1}, calls{"Decrypt": 1}},
+		{"cold GET of a multipart object unwraps once", kmsColdMultipartGet, calls{"Decrypt": 1}, calls{"Decrypt": 1}},
+		// Size and encryption come from the stored record: a HEAD needs no key.
+		{"HEAD makes no call", kmsColdHead, nil, nil},
+		{"warm GET makes no call", kmsWarmGet, nil, nil},
+		{"warm ranged GET makes no call", kmsWarmRangedGet, nil, nil},
+		{"warm HEAD makes no call", kmsWarmHead, nil, nil},
+		{"warm GET of a multipart object makes no call", kmsWarmMultipartGet, nil, nil},
+	} {
+		for _, target := range []string{targetSSEProxy, targetSSEProxyKMS} {
+			var row *KMSRow
+			for i := range k.Rows {
+				if k.Rows[i].Target == target && k.Rows[i].Step == tc.step {
+					row = &k.Rows[i]
+				}
+			}
+			if row == nil {
+				t.Errorf("%s: no %s row for %s", tc.name, tc.step, target)
+				continue
+			}
+			methods := map[string]bool{}
+			for m := range row.Calls {
+				methods[m] = true
+			}
+			for m := range tc.max {
+				methods[m] = true // tc.min's keys are tc.max's
+			}
+			var maxTotal int64
+			for m := range methods {
+				maxTotal += tc.max[m]
+				got, lo, hi := row.Calls[m], tc.min[m]*int64(row.Requests), tc.max[m]*int64(row.Requests)
+				if got < lo || got > hi {
+					t.Errorf("%s on %s: %d %s calls for %d requests, want %d-%d", tc.name, target, got, m, row.Requests, lo, hi)
+				}
+			}
+			if row.MaxPerReq > maxTotal {
+				t.Errorf("%s on %s: one request made %d KMS calls, want at most %d", tc.name, target, row.MaxPerReq, maxTotal)
+			}
+		}
 	}
 }
 
@@ -98,5 +164,30 @@ func TestPayloadDeterministic(t *testing.T) {
 	b, _ := io.ReadAll(newPayload(size, 8))
 	if string(a[:1024]) == string(b[:1024]) {
 		t.Errorf("payloads of seeds 7 and 8 start alike")
+	}
+}
+
+func TestParseKMSRequests(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		want map[string]int64
+		ok   bool
+	}{
+		{"absent", "# HELP go_goroutines x\ngo_goroutines 7\n", map[string]int64{}, true},
+		{"two methods", `# TYPE sseproxy_kms_requests_total counter
+sseproxy_kms_requests_total{method="Decrypt"} 3
+sseproxy_kms_requests_total{method="GenerateDataKey"} 12
+sseproxy_kms_request_duration_seconds_count{method="Decrypt"} 3
+`, map[string]int64{"Decrypt": 3, "GenerateDataKey": 12}, true},
+		{"exponent and timestamp", `sseproxy_kms_requests_total{method="Decrypt"} 1e+06 1700000000000` + "\n", map[string]int64{"Decrypt": 1000000}, true},
+		{"more labels", `sseproxy_kms_requests_total{instance="a",method="Rewrap"} 2` + "\n", map[string]int64{"Rewrap": 2}, true},
+		{"no method", `sseproxy_kms_requests_total{kind="x"} 2` + "\n", nil, false},
+		{"no value", `sseproxy_kms_requests_total{method="Decrypt"}` + "\n", nil, false},
+	} {
+		got, err := parseKMSRequests(strings.NewReader(tc.in))
+		if (err == nil) != tc.ok || (tc.ok && !maps.Equal(got, tc.want)) {
+			t.Errorf("%s: parseKMSRequests = %v, %v; want %v, ok %v", tc.name, got, err, tc.want, tc.ok)
+		}
 	}
 }

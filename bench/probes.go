@@ -40,7 +40,7 @@ func measureRangeFetch(ctx context.Context, e *env, o Options) (*RangeFetchResul
 		return nil, err
 	}
 	defer fc.close()
-	c, err := e.startProxy("sseproxy-counted", "http://"+fc.addr)
+	c, err := e.startProxy("sseproxy-counted", "http://"+fc.addr, encAES256)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func measureRSS(ctx context.Context, e *env, o Options, w io.Writer) ([]RSSResul
 				e.children = append(e.children, c)
 			}
 		} else {
-			c, err = e.startProxy("sseproxy-rss", e.minio.Endpoint)
+			c, err = e.startProxy("sseproxy-rss", e.minio.Endpoint, encAES256)
 			ak, sk = clientAccessKey, clientSecretKey
 		}
 		if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 )
 
@@ -106,7 +107,54 @@ func (r *Results) checks() []Check {
 		fetch.Status = status(rf.MaxPackages <= wantRangePackages)
 	}
 	out = append(out, fetch)
-	out = append(out, Check{Target: "KMS calls per PUT/GET = 1", Measured: r.KMSCalls, Status: "n/a"})
+	out = append(out, r.kmsChecks()...)
+	return out
+}
+
+// kmsStepLabel names the steps the KMS checks judge, briefly.
+var kmsStepLabel = map[string]string{
+	kmsPut: "PUT", kmsColdGet: "GET", kmsColdRangedGet: "ranged GET", kmsColdHead: "HEAD", kmsColdMultipartGet: "multipart GET",
+	kmsWarmGet: "GET", kmsWarmRangedGet: "ranged GET", kmsWarmHead: "HEAD", kmsWarmMultipartGet: "multipart GET",
+}
+
+// kmsChecks judges the kms phase: each check is met when every request of its steps, on
+// every sseproxy target, made no more calls than the target allows.
+func (r *Results) kmsChecks() []Check {
+	var out []Check
+	for _, c := range []struct {
+		target string
+		steps  []string
+	}{
+		{"KMS calls per PUT <= 1", []string{kmsPut}},
+		{"KMS calls per cold GET <= 1", []string{kmsColdGet, kmsColdRangedGet, kmsColdHead, kmsColdMultipartGet}},
+		{"KMS calls per warm GET = 0", []string{kmsWarmGet, kmsWarmRangedGet, kmsWarmHead, kmsWarmMultipartGet}},
+	} {
+		chk := Check{Target: c.target, Status: "n/a"}
+		if r.KMS != nil {
+			byTarget := map[string][]string{}
+			var targets []string
+			for _, row := range r.KMS.Rows {
+				if !contains(c.steps, row.Step) {
+					continue
+				}
+				if chk.Status != "missed" {
+					chk.Status = row.Status
+				}
+				if byTarget[row.Target] == nil {
+					targets = append(targets, row.Target)
+				}
+				byTarget[row.Target] = append(byTarget[row.Target], fmt.Sprintf("%s %d", kmsStepLabel[row.Step], row.MaxPerReq))
+			}
+			var parts []string
+			for _, t := range targets {
+				parts = append(parts, t+": "+strings.Join(byTarget[t], ", "))
+			}
+			if len(parts) > 0 {
+				chk.Measured = "most calls by one request, " + strings.Join(parts, "; ")
+			}
+		}
+		out = append(out, chk)
+	}
 	return out
 }
 
@@ -131,31 +179,25 @@ func (r *Results) print(w io.Writer) {
 	}
 	if len(r.Workloads) > 0 {
 		fmt.Fprintf(w, "\n### Throughput and ops/s (median of %v rounds; ratios: median of paired per-round ratios, min-max)\n\n", rounds)
-		others := r.others()
+		pairs := r.ratioPairs()
 		head := []string{"workload", "unit"}
 		head = append(head, r.order...)
-		for _, o := range others {
-			head = append(head, "sseproxy/"+o)
+		for _, p := range pairs {
+			head = append(head, p[0]+"/"+p[1])
 		}
-		head = append(head, hopDirect)
 		var rows [][]string
 		for _, x := range r.Workloads {
 			row := []string{x.Name, x.Unit}
 			for _, t := range r.order {
 				row = append(row, num(x.Results[t], func(tr *TargetResult) float64 { return tr.Value.Median }))
 			}
-			for _, o := range others {
-				s, ok := x.Ratios[targetSSEProxy+"/"+o]
+			for _, p := range pairs {
+				s, ok := x.Ratios[p[0]+"/"+p[1]]
 				if !ok || len(s.Values) == 0 {
 					row = append(row, "-")
 					continue
 				}
 				row = append(row, fmt.Sprintf("%.2f (%.2f-%.2f)", s.Median, s.Min, s.Max))
-			}
-			if s, ok := x.Ratios[hopDirect]; ok && len(s.Values) > 0 {
-				row = append(row, fmt.Sprintf("%.2f (%.2f-%.2f)", s.Median, s.Min, s.Max))
-			} else {
-				row = append(row, "-")
 			}
 			rows = append(rows, row)
 		}
@@ -179,7 +221,13 @@ func (r *Results) print(w io.Writer) {
 		fmt.Fprintf(w, "\n### Latency p50 / p99 in ms (every request of every round); proxy CPU per request\n\n")
 		head = []string{"workload"}
 		head = append(head, r.order...)
-		head = append(head, "hop CPU us/op", "sseproxy CPU us/op")
+		cpuCols := []string{targetHop, targetSSEProxy}
+		if contains(r.order, targetSSEProxyKMS) {
+			cpuCols = append(cpuCols, targetSSEProxyKMS)
+		}
+		for _, t := range cpuCols {
+			head = append(head, t+" CPU us/op")
+		}
 		rows = nil
 		for _, x := range r.Workloads {
 			if x.Kind != kindOps {
@@ -193,8 +241,9 @@ func (r *Results) print(w io.Writer) {
 					row = append(row, "-")
 				}
 			}
-			row = append(row, num(x.Results[targetHop], func(tr *TargetResult) float64 { return tr.ProxyCPUPerOpUs }),
-				num(x.Results[targetSSEProxy], func(tr *TargetResult) float64 { return tr.ProxyCPUPerOpUs }))
+			for _, t := range cpuCols {
+				row = append(row, num(x.Results[t], func(tr *TargetResult) float64 { return tr.ProxyCPUPerOpUs }))
+			}
 			rows = append(rows, row)
 		}
 		table(w, head, rows)
@@ -270,24 +319,38 @@ func (r *Results) print(w io.Writer) {
 		single, conc := r.RSS[0].SingleSize, fmt.Sprintf("%d x %s", r.RSS[0].Streams, r.RSS[0].StreamSize)
 		table(w, []string{"process", "idle", "1 x " + single + " PUT / GET", conc + " PUT / GET"}, rows)
 	}
-	fmt.Fprintf(w, "\nKMS calls per request: %s\n", r.KMSCalls)
+	if k := r.KMS; k != nil {
+		fmt.Fprintf(w, "\n### KMS calls per request (%s deltas on the proxy's admin /metrics; %d requests per step, objects of %s, multipart %d x %s parts)\n\n",
+			kmsRequests, k.Objects, k.ObjectSize, k.Parts, k.PartSize)
+		var rows [][]string
+		for _, row := range k.Rows {
+			var others []string
+			for m, v := range row.Calls {
+				if m != "GenerateDataKey" && m != "Decrypt" && v != 0 {
+					others = append(others, fmt.Sprintf("%s %d", m, v))
+				}
+			}
+			sort.Strings(others)
+			other := "0"
+			if len(others) > 0 {
+				other = strings.Join(others, ", ")
+			}
+			want, st := row.Want, row.Status
+			if want == "" {
+				want, st = "-", "-"
+			}
+			rows = append(rows, []string{row.Target, row.Name, row.Process, fmt.Sprint(row.Requests),
+				fmt.Sprint(row.Calls["GenerateDataKey"]), fmt.Sprint(row.Calls["Decrypt"]), other,
+				fmt.Sprintf("%.2f (max %d)", row.PerRequest, row.MaxPerReq), want, st})
+		}
+		table(w, []string{"target", "step", "process", "requests", "GenerateDataKey", "Decrypt", "other", "calls per request", "issue target", "status"}, rows)
+	}
 	fmt.Fprintf(w, "\n### The issue's targets\n\n")
 	var rows [][]string
 	for _, c := range r.Checks {
 		rows = append(rows, []string{c.Target, c.Status, c.Measured})
 	}
 	table(w, []string{"target", "status", "measured"}, rows)
-}
-
-// others are the targets sseproxy is compared with, in table order.
-func (r *Results) others() []string {
-	var out []string
-	for _, t := range r.order {
-		if t != targetSSEProxy && contains(r.order, targetSSEProxy) {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 func num(tr *TargetResult, f func(*TargetResult) float64) string {

@@ -22,7 +22,7 @@ type Results struct {
 	Cipher          *CipherResult     `json:"cipher_floor,omitempty"`
 	RangeFetch      *RangeFetchResult `json:"range_fetch,omitempty"`
 	RSS             []RSSResult       `json:"peak_rss,omitempty"`
-	KMSCalls        string            `json:"kms_calls_per_request"`
+	KMS             *KMSResult        `json:"kms_calls,omitempty"`
 	Checks          []Check           `json:"checks"`
 
 	order []string // target names in table order
@@ -61,8 +61,8 @@ type WorkloadResult struct {
 	Unit    string                   `json:"unit"`
 	Op      string                   `json:"op"`
 	Results map[string]*TargetResult `json:"results"`
-	// Ratios are paired: sseproxy's value over the other target's in the same round, then
-	// summarized over rounds. Higher is better for sseproxy.
+	// Ratios are paired, keyed "a/b" (see ratioPairs): a's value over b's in the same round,
+	// then summarized over rounds. Higher is better for a.
 	Ratios map[string]Summary `json:"ratios,omitempty"`
 }
 
@@ -113,12 +113,11 @@ func newResults(o Options, start time.Time) *Results {
 			"range_size": formatSize(o.RangeSize), "range_count": o.RangeCount, "range_clients": o.RangeClients,
 			"tiny_ranges": o.TinyRanges, "small_clients": o.SmallClients, "small_duration": o.SmallDuration.String(),
 			"small_keys": o.SmallKeys, "rss_size": formatSize(o.RSSSize), "rss_streams": o.RSSStreams,
-			"rss_stream_size": formatSize(o.RSSStreamSize), "cipher_size": formatSize(o.CipherSize),
+			"rss_stream_size": formatSize(o.RSSStreamSize), "cipher_size": formatSize(o.CipherSize), "kms_objects": o.KMSObjects,
 			"targets": o.Targets, "workloads": o.Workloads, "skip": o.Skip, "short": o.Short,
 			"unsigned_payload": o.UnsignedPayload,
 		},
-		KMSCalls: "n/a (local keyring, no KMS server): one in-process GenerateDataKey per PUT and one Decrypt per GET by construction",
-		order:    o.Targets,
+		order: o.Targets,
 	}
 	return r
 }
@@ -176,6 +175,32 @@ func (r *Results) find(id string) *WorkloadResult {
 // hopDirect is the reference ratio: the plain hop over direct.
 const hopDirect = targetHop + "/" + targetDirect
 
+// ratioPairs are the paired ratios of every workload, in table order: sseproxy over each
+// other target; sseproxy-kms over direct and over sseproxy (what aws:kms costs over AES256);
+// and the plain hop over direct, the ceiling of any proxy on this machine.
+func (r *Results) ratioPairs() [][2]string {
+	var out [][2]string
+	has := func(t string) bool { return contains(r.order, t) }
+	if has(targetSSEProxy) {
+		for _, t := range r.order {
+			if t != targetSSEProxy && t != targetSSEProxyKMS {
+				out = append(out, [2]string{targetSSEProxy, t})
+			}
+		}
+	}
+	if has(targetSSEProxyKMS) {
+		for _, t := range []string{targetDirect, targetSSEProxy} {
+			if has(t) {
+				out = append(out, [2]string{targetSSEProxyKMS, t})
+			}
+		}
+	}
+	if has(targetHop) && has(targetDirect) {
+		out = append(out, [2]string{targetHop, targetDirect})
+	}
+	return out
+}
+
 // finish derives the summaries, ratios, CPU rows and checks from the samples.
 func (r *Results) finish(d time.Duration) {
 	r.DurationSeconds = round3(d.Seconds())
@@ -184,28 +209,18 @@ func (r *Results) finish(d time.Duration) {
 			tr.summarize(x.Kind)
 		}
 		x.Ratios = map[string]Summary{}
-		sp := x.Results[targetSSEProxy]
-		for name, tr := range x.Results {
-			if sp == nil || name == targetSSEProxy {
+		for _, p := range r.ratioPairs() {
+			a, b := x.Results[p[0]], x.Results[p[1]]
+			if a == nil || b == nil {
 				continue
 			}
 			var ratios []float64
-			for i := range min(len(sp.samples), len(tr.samples)) {
-				if v := tr.samples[i].value(x.Kind); v > 0 {
-					ratios = append(ratios, sp.samples[i].value(x.Kind)/v)
+			for i := range min(len(a.samples), len(b.samples)) {
+				if v := b.samples[i].value(x.Kind); v > 0 {
+					ratios = append(ratios, a.samples[i].value(x.Kind)/v)
 				}
 			}
-			x.Ratios[targetSSEProxy+"/"+name] = summarize(ratios).rounded()
-		}
-		// The ceiling of any proxy on this machine: what a hop that only copies achieves.
-		if hop, direct := x.Results[targetHop], x.Results[targetDirect]; hop != nil && direct != nil {
-			var ratios []float64
-			for i := range min(len(hop.samples), len(direct.samples)) {
-				if v := direct.samples[i].value(x.Kind); v > 0 {
-					ratios = append(ratios, hop.samples[i].value(x.Kind)/v)
-				}
-			}
-			x.Ratios[hopDirect] = summarize(ratios).rounded()
+			x.Ratios[p[0]+"/"+p[1]] = summarize(ratios).rounded()
 		}
 	}
 	r.CPU = r.cpuRows()
@@ -312,7 +327,7 @@ func (r *Results) cpuRows() []CPURow {
 }
 
 func (r *Results) hasProxy(target string) bool {
-	return target == targetHop || target == targetSSEProxy || target == targetNativeHop
+	return target == targetHop || target == targetSSEProxy || target == targetSSEProxyKMS || target == targetNativeHop
 }
 
 func (r *Results) write(path string) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -86,11 +87,23 @@ func verifyTarget(ctx context.Context, e *env, t *target) error {
 		return err
 	}
 	switch t.name {
-	case targetSSEProxy:
+	case targetSSEProxy, targetSSEProxyKMS:
 		// The stored object is the ciphertext: 32 bytes more per 64 KiB package.
 		info, err := e.backendCore().StatObject(ctx, benchBucket, t.key(name), minio.StatObjectOptions{})
 		if want, _ := sse.EncryptedSize(size); err == nil && info.Size != want {
 			err = fmt.Errorf("stored size %d, want the ciphertext size %d: is sseproxy encrypting?", info.Size, want)
+		}
+		if err != nil {
+			return err
+		}
+		// A HEAD through the proxy names the encryption its default chose.
+		info, err = t.core.StatObject(ctx, benchBucket, t.key(name), minio.StatObjectOptions{})
+		want := proxyEncryption(t.name)
+		if got := info.Metadata.Get("X-Amz-Server-Side-Encryption"); err == nil && got != want {
+			err = fmt.Errorf("x-amz-server-side-encryption = %q through sseproxy, want %s: is encryption.default applied?", got, want)
+		}
+		if got := info.Metadata.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"); err == nil && want == encKMS && got == "" {
+			err = errors.New("no x-amz-server-side-encryption-aws-kms-key-id on an aws:kms object")
 		}
 		return err
 	case targetNative, targetNativeHop:
