@@ -28,7 +28,8 @@ type CacheOptions struct {
 // Cached wraps a KMS: it bounds every call in time and remembers unwrapped
 // data keys, so repeated reads of one object cost no KMS call. Keys are
 // cached by (key ID, wrapped key, associated data); GenerateDataKey is never
-// cached. It is safe for concurrent use.
+// cached, but a caller that knows it will unwrap a key it just generated can
+// [Cached.Remember] it. It is safe for concurrent use.
 //
 // The cache holds plaintext data keys in memory for TTL: that is the price
 // of not calling the KMS on every read. Process memory is already trusted
@@ -110,6 +111,18 @@ func (c *Cached) Decrypt(ctx context.Context, keyID string, ciphertext, ad []byt
 	}
 	c.store(id, key)
 	return key, nil
+}
+
+// Remember caches plaintext as the unwrapped form of ciphertext, a data key
+// the caller has just generated under keyID for ad, so that a Decrypt of it
+// with the same arguments costs no KMS call. A multipart upload uses it: its
+// parts unwrap the key its create generated. It does nothing when the cache
+// is off; the cache keeps its own copy of plaintext.
+func (c *Cached) Remember(keyID string, ciphertext, plaintext, ad []byte) {
+	if c.o.Off {
+		return
+	}
+	c.store(cacheID(keyID, ciphertext, ad), plaintext)
 }
 
 func cacheID(keyID string, ciphertext, ad []byte) [32]byte {

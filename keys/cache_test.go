@@ -52,12 +52,16 @@ func TestCachedCounts(t *testing.T) {
 	tests := []struct {
 		name      string
 		opts      keys.CacheOptions
+		remember  bool // Remember the generated key before reading it
 		reads     int
 		wantCalls int64
 	}{
-		{"warm reads cost nothing", keys.CacheOptions{}, 5, 1},
-		{"off switch", keys.CacheOptions{Off: true}, 5, 5},
-		{"expired entries refetch", keys.CacheOptions{TTL: time.Nanosecond}, 3, 3},
+		{"warm reads cost nothing", keys.CacheOptions{}, false, 5, 1},
+		{"off switch", keys.CacheOptions{Off: true}, false, 5, 5},
+		{"expired entries refetch", keys.CacheOptions{TTL: time.Nanosecond}, false, 3, 3},
+		{"a remembered key costs no call", keys.CacheOptions{}, true, 5, 0},
+		{"remember with the cache off", keys.CacheOptions{Off: true}, true, 2, 2},
+		{"a remembered key expires", keys.CacheOptions{TTL: time.Nanosecond}, true, 2, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,9 +71,14 @@ func TestCachedCounts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			want := append([]byte(nil), dk.Plaintext...)
+			if tt.remember {
+				c.Remember(dk.KeyID, dk.Ciphertext, dk.Plaintext, []byte("ad"))
+				clear(dk.Plaintext) // callers clear their keys: the cache must keep its copy
+			}
 			for i := 0; i < tt.reads; i++ {
 				got, err := c.Decrypt(ctx, dk.KeyID, dk.Ciphertext, []byte("ad"))
-				if err != nil || string(got) != string(dk.Plaintext) {
+				if err != nil || string(got) != string(want) {
 					t.Fatalf("Decrypt = %v; want the data key", err)
 				}
 				clear(got) // callers may clear what they get: the cache must keep its copy

@@ -134,6 +134,25 @@ func (h *Handler) newDataKey(ctx context.Context, bucket, key string, e encrypti
 	return dk.Plaintext, rec, nil
 }
 
+// keyRememberer is a KMS that caches unwrapped keys and can be told one it
+// just generated (keys.Cached).
+type keyRememberer interface {
+	Remember(keyID string, ciphertext, plaintext, ad []byte)
+}
+
+// remember hands a freshly generated data key to a caching KMS, so that the
+// parts of the upload it was made for, which unwrap it with dataKey, cost no
+// KMS call on this instance.
+func (h *Handler) remember(bucket, key string, rec sse.Record, plaintext []byte) {
+	r, ok := h.o.KMS.(keyRememberer)
+	if !ok {
+		return
+	}
+	if ad, err := rec.AssociatedData(bucket, key); err == nil {
+		r.Remember(rec.KeyID, rec.WrappedKey, plaintext, ad)
+	}
+}
+
 // dataKey unwraps the data key of an object stored as bucket/key.
 func (h *Handler) dataKey(ctx context.Context, bucket, key string, rec sse.Record) ([]byte, error) {
 	ad, err := rec.AssociatedData(bucket, key)

@@ -135,6 +135,7 @@ func (h *Handler) createMultipartUpload(req *request) error {
 		if dk, rec, err = h.newDataKey(req.ctx, req.Bucket, req.Key, enc); err != nil {
 			return err
 		}
+		h.remember(req.Bucket, req.Key, rec, dk)
 		clear(dk)
 		rec.Multipart = true
 		for k, v := range rec.Metadata() {
