@@ -191,3 +191,51 @@ sseproxy_kms_request_duration_seconds_count{method="Decrypt"} 3
 		}
 	}
 }
+
+// TestCPUChecks: the CPU targets are judged against the measured floor of an encrypting hop
+// (the hop's CPU plus the cipher work a proxy cannot avoid), and a target below that floor is
+// reported as out of reach rather than as a plain miss.
+func TestCPUChecks(t *testing.T) {
+	cipher := &CipherResult{Rows: []CipherCost{
+		{Name: "payload generator (memcpy)", CPUSecPerGiB: 0.05},
+		{Name: "SHA-256 (SigV4 chunk verification)", CPUSecPerGiB: 0.85},
+		{Name: "sse.EncryptReader (generator -> DARE)", CPUSecPerGiB: 0.40},
+		{Name: "sse.DecryptReader (memory -> plaintext)", CPUSecPerGiB: 0.33},
+	}}
+	tests := []struct {
+		name          string
+		group         string
+		unsigned      bool
+		hop, sseproxy float64
+		target        string
+		wantStatus    string
+		wantFloor     string
+	}{
+		{"GET under the target", cpuGroupGET, false, 0.6, 0.98, "proxy CPU <= 1.0 s/GiB on GET", "met", "floor 0.930"},
+		{"GET over the target, floor under it", cpuGroupGET, false, 0.6, 1.10, "proxy CPU <= 1.0 s/GiB on GET", "missed", "floor 0.930"},
+		{"GET over the target, floor over it", cpuGroupGET, false, 0.8, 1.20, "proxy CPU <= 1.0 s/GiB on GET",
+			"missed (out of reach: the floor is above the target)", "floor 1.130"},
+		{"signed PUT pays SHA-256", cpuGroupPUT, false, 0.7, 1.85, "proxy CPU <= 1.3 s/GiB on PUT",
+			"missed (out of reach: the floor is above the target)", "floor 1.850"},
+		{"unsigned PUT", cpuGroupPUT, true, 0.7, 1.2, "proxy CPU <= 1.3 s/GiB on PUT", "met", "floor 1.050"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Results{
+				Options: map[string]any{"unsigned_payload": tt.unsigned},
+				CPU:     []CPURow{{Group: tt.group, Proxy: map[string]float64{targetHop: tt.hop, targetSSEProxy: tt.sseproxy}}},
+				Cipher:  cipher,
+			}
+			for _, c := range r.checks() {
+				if c.Target != tt.target {
+					continue
+				}
+				if c.Status != tt.wantStatus || !strings.Contains(c.Measured, tt.wantFloor) {
+					t.Errorf("check = %q, %q; want status %q and %q", c.Status, c.Measured, tt.wantStatus, tt.wantFloor)
+				}
+				return
+			}
+			t.Fatalf("no check %q", tt.target)
+		})
+	}
+}
