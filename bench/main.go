@@ -85,7 +85,7 @@ func newOptions() Options {
 	return Options{
 		Out: "bench-results.json", Rounds: 3,
 		Size: 64 << 20, Streams: 8, PartSize: 8 << 20, PartWorkers: 4,
-		RangeSize: 1 << 20, RangeCount: 32, RangeClients: 4, TinyRanges: 100,
+		RangeSize: 1 << 20, RangeCount: 128, RangeClients: 4, TinyRanges: 100,
 		SmallClients: 16, SmallDuration: 1500 * time.Millisecond, SmallKeys: 256,
 		RSSSize: 256 << 20, RSSStreams: 8, RSSStreamSize: 100 << 20,
 		CipherSize: 1 << 30,
