@@ -115,6 +115,9 @@ func New(o Options) (*Client, error) {
 		if tlsConf != nil {
 			t.TLSClientConfig = tlsConf
 		}
+		if t.DialContext != nil && tlsConf == nil {
+			t.DialContext = bulkDialer(t.DialContext)
+		}
 		t.MaxIdleConnsPerHost = 256
 		t.MaxIdleConns = 256
 		t.WriteBufferSize = 256 << 10
