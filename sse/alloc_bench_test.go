@@ -46,3 +46,26 @@ func BenchmarkEncryptSmall(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecryptRange measures a 1-byte ranged read of a 3-package object the
+// way the proxy serves it: the window's packages, Count bytes, then one more
+// Read to the end.
+func BenchmarkDecryptRange(b *testing.B) {
+	key := bytes.Repeat([]byte{1}, KeySize)
+	const size = 3 * PayloadSize
+	r, _ := EncryptReader(bytes.NewReader(make([]byte, size)), key)
+	ct, _ := io.ReadAll(r)
+	w := RangeWindow(PayloadSize+1000, 1, size)
+	window := ct[w.Offset : w.Offset+w.Length]
+	buf := make([]byte, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		d := DecryptReader(bytes.NewReader(window), key, w)
+		if _, err := io.ReadFull(d, buf); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.Read(buf[:1]); err != io.EOF {
+			b.Fatal(err)
+		}
+	}
+}

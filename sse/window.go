@@ -182,13 +182,19 @@ func (r *decReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// release lets sio reach the end of a whole-object window, which is when
-// it returns its 64 KiB package buffer to its pool; a reader abandoned
-// earlier leaves a fresh buffer to be allocated (and zeroed) by the next
-// stream. Every package has authenticated by now, so what is left is at
-// most the rest of the final package's plaintext, read and dropped.
+// release lets sio reach the end of its input, which is when it returns
+// its 64 KiB package buffer to its pool; a reader abandoned earlier leaves
+// a fresh buffer to be allocated (and zeroed) by the next stream. Every
+// package of the window has authenticated by now (checked), so what is
+// left is at most the rest of the last package's plaintext, read and
+// dropped. The window's input ends with its last package (flags limits src
+// to w.Length), so nothing more is read from src. For a whole-object window
+// sio then sees the end after the final package; for a partial one it sees
+// an end without a final package and fails, which also recycles the
+// buffer, and which the caller never sees: Read has already returned
+// Count bytes and answers io.EOF.
 func (r *decReader) release() {
-	if r.w.Partial || !r.checked {
+	if !r.checked {
 		return
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(r.dec, PayloadSize+1))
