@@ -120,7 +120,9 @@ func New(o Options) (*Client, error) {
 		}
 		t.MaxIdleConnsPerHost = 256
 		t.MaxIdleConns = 256
-		t.WriteBufferSize = 256 << 10
+		// No large WriteBufferSize: request bodies bypass the transport's
+		// write buffer (bulkConn), which then holds only request heads, and
+		// every pooled connection would keep 256 KiB for them.
 		t.ReadBufferSize = 256 << 10
 		t.DisableCompression = true
 		tr = t
