@@ -20,7 +20,7 @@ func (c *recordingConn) Write(p []byte) (int, error) {
 }
 
 // TestBulkConnReadFrom: a request body reaches the connection intact, in writes of up to
-// 256 KiB rather than net.TCPConn's 32 KiB fallback.
+// bodyBufSize (two ciphertext packages) rather than net.TCPConn's 32 KiB fallback.
 func TestBulkConnReadFrom(t *testing.T) {
 	tests := []struct {
 		size       int
