@@ -36,24 +36,6 @@ import (
 // any configuration and watched to its exit, a MinIO over https, Pebble,
 // and a parser of /metrics.
 
-// syncBuffer is a log buffer the process writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // freePort returns a free loopback port or fails the test.
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -85,7 +67,7 @@ type opsProxy struct {
 	Keyring string
 	Dir     string // the test directory holding its files
 	cmd     *exec.Cmd
-	log     *syncBuffer
+	log     *testenv.SyncBuffer
 	exited  chan struct{} // closed when the process has exited
 	waitErr error         // its exit status, once exited is closed
 }
@@ -133,7 +115,7 @@ listen = %q
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &opsProxy{Host: oc.listen, Admin: "http://" + adminAddr, Keyring: oc.keyring, Dir: dir, log: &syncBuffer{}, exited: make(chan struct{})}
+	p := &opsProxy{Host: oc.listen, Admin: "http://" + adminAddr, Keyring: oc.keyring, Dir: dir, log: &testenv.SyncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(proxyBinary, "serve", "--config", cfgPath)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
@@ -415,7 +397,7 @@ type pebble struct {
 	mgmt      string         // https://127.0.0.1:PORT of the management interface
 	HTTPPort  int            // where Pebble sends HTTP-01 validation requests
 	TLSPort   int            // where Pebble sends TLS-ALPN-01 validation connections
-	log       map[string]*syncBuffer
+	log       map[string]*testenv.SyncBuffer
 }
 
 // startPebble starts pebble-challtestsrv and Pebble on free loopback ports.
@@ -430,13 +412,13 @@ func startPebble(t *testing.T, validity int) *pebble {
 	pair.Write(t, certFile, keyFile)
 	pb := &pebble{
 		RootFile: filepath.Join(dir, "pebble-https-ca.pem"), Roots: ca.Pool(),
-		HTTPPort: freePort(t), TLSPort: freePort(t), log: map[string]*syncBuffer{},
+		HTTPPort: freePort(t), TLSPort: freePort(t), log: map[string]*testenv.SyncBuffer{},
 	}
 	testcert.WriteFile(t, pb.RootFile, ca.PEM)
 
 	dnsAddr := loopback(freePort(t))
 	run := func(name string, env []string, args ...string) {
-		buf := &syncBuffer{}
+		buf := &testenv.SyncBuffer{}
 		pb.log[name] = buf
 		cmd := exec.Command(testenv.Binary(t, name), args...)
 		cmd.Env = append(os.Environ(), env...)

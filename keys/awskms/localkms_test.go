@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -50,7 +49,7 @@ type localKMS struct {
 
 	cmd    *exec.Cmd
 	exited chan struct{} // closed once the process has exited
-	log    *syncBuffer
+	log    *testenv.SyncBuffer
 }
 
 // startLocalKMS starts local-kms on a free loopback port with a fresh data directory, seeded
@@ -81,7 +80,7 @@ func startLocalKMS(t *testing.T) *localKMS {
 			Endpoint: "http://127.0.0.1:" + strconv.Itoa(port),
 			cmd:      exec.Command(bin),
 			exited:   make(chan struct{}),
-			log:      &syncBuffer{},
+			log:      &testenv.SyncBuffer{},
 		}
 		k.cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "KMS_DATA_PATH="+data,
 			"KMS_REGION="+region, "KMS_ACCOUNT_ID="+account, "KMS_SEED_PATH="+seed)
@@ -197,22 +196,4 @@ func redact(o awskms.Options) awskms.Options {
 		o.SecretKey = "<redacted>"
 	}
 	return o
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a child's stdout and stderr.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
