@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sseproxy/sseproxy/internal/testcert"
 	"github.com/sseproxy/sseproxy/keys"
 )
 
@@ -30,7 +31,7 @@ func fakeKES(t *testing.T, handler http.HandlerFunc) *httptest.Server {
 // fakeClient returns a Client of the fake servers, in order.
 func fakeClient(t *testing.T, servers ...*httptest.Server) *Client {
 	t.Helper()
-	cert := newTestCA(t).issue(t, "client", false)
+	cert := issue(t, testcert.NewCA(t, "test CA"), "client")
 	roots := x509.NewCertPool()
 	roots.AddCert(servers[0].Certificate()) // every httptest server has the same certificate
 	opts := Options{Certificate: &cert.tls, RootCAs: roots}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sseproxy/sseproxy/internal/testcert"
 	"github.com/sseproxy/sseproxy/keys"
 	"github.com/sseproxy/sseproxy/keys/kmstest"
 	"github.com/sseproxy/sseproxy/test/testenv"
@@ -42,7 +43,7 @@ func TestErrors(t *testing.T) {
 	proxy := s.client(t, s.Proxy, nil)
 	stranger := s.client(t, s.Stranger, nil)
 	admin := s.client(t, s.Admin, nil)
-	untrusting := s.client(t, s.Proxy, func(o *Options) { o.RootCAs = newTestCA(t).pool })
+	untrusting := s.client(t, s.Proxy, func(o *Options) { o.RootCAs = testcert.NewCA(t, "untrusted CA").Pool() })
 	dk, err := proxy.GenerateDataKey(t.Context(), "sseproxy-a", ad)
 	if err != nil {
 		t.Fatalf("GenerateDataKey(sseproxy-a) = %v", err)
@@ -122,8 +123,7 @@ func decrypt(c *Client, keyID string, ct, ad []byte) error {
 // TestIdentityMatchesKES checks Client.Identity against `kes identity of CERT`.
 func TestIdentityMatchesKES(t *testing.T) {
 	bin := testenv.Binary(t, "kes")
-	ca := newTestCA(t)
-	cert := ca.issue(t, "client", false)
+	cert := issue(t, testcert.NewCA(t, "test CA"), "client")
 	certFile, keyFile := cert.write(t, t.TempDir(), "client")
 	c, err := New(Options{Endpoints: []string{"https://127.0.0.1:7373"}, ClientCert: certFile, ClientKey: keyFile})
 	if err != nil {

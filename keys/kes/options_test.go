@@ -2,6 +2,7 @@ package kes
 
 import (
 	"crypto/tls"
+	"github.com/sseproxy/sseproxy/internal/testcert"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,18 +12,19 @@ import (
 
 func TestNew(t *testing.T) {
 	dir := t.TempDir()
-	ca := newTestCA(t)
-	client := ca.issue(t, "client", false)
+	ca := testcert.NewCA(t, "test CA")
+	client := issue(t, ca, "client")
 	certFile, keyFile := client.write(t, dir, "client")
-	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, ca.pem, 0o600); err != nil {
+	caFile := filepath.Join(dir, "ca.PEM")
+	if err := os.WriteFile(caFile, ca.PEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	notPEM := filepath.Join(dir, "not.pem")
 	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	caLeaf := tls.Certificate{Certificate: [][]byte{ca.cert.Raw}, PrivateKey: ca.key}
+	// A CA certificate is refused for what it is; the key it comes with does not matter.
+	caLeaf := tls.Certificate{Certificate: [][]byte{ca.Cert.Raw}, PrivateKey: client.tls.PrivateKey}
 
 	valid := func() Options {
 		return Options{Endpoints: []string{"https://127.0.0.1:7373"}, ClientCert: certFile, ClientKey: keyFile}
@@ -56,7 +58,7 @@ func TestNew(t *testing.T) {
 		{"mismatched-key", func(o *Options) { o.ClientCert, o.ClientKey = certFile, notPEM }, "client certificate"},
 		{"empty-certificate", func(o *Options) { o.ClientCert, o.ClientKey, o.Certificate = "", "", &tls.Certificate{} }, "no certificate"},
 		{"ca-client-certificate", func(o *Options) { o.ClientCert, o.ClientKey, o.Certificate = "", "", &caLeaf }, "CA certificate"},
-		{"both-ca-options", func(o *Options) { o.CAFile, o.RootCAs = caFile, ca.pool }, "give one"},
+		{"both-ca-options", func(o *Options) { o.CAFile, o.RootCAs = caFile, ca.Pool() }, "give one"},
 		{"missing-ca-file", func(o *Options) { o.CAFile = filepath.Join(dir, "missing.pem") }, "CA file"},
 		{"ca-file-not-pem", func(o *Options) { o.CAFile = notPEM }, "no PEM certificate"},
 	} {

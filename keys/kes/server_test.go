@@ -2,19 +2,13 @@ package kes
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
+	"crypto"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,94 +17,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sseproxy/sseproxy/internal/testcert"
 	"github.com/sseproxy/sseproxy/test/testenv"
 )
 
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-	pem  []byte
-}
-
-func newTestCA(t testing.TB) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "sseproxy kes test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// testCert is a leaf certificate issued by a testCA.
+// testCert is a leaf certificate of a testcert.CA, with what the KES tests use of it.
 type testCert struct {
+	testcert.Pair
 	tls      tls.Certificate
-	certPEM  []byte
-	keyPEM   []byte
 	identity string // the KES identity, computed independently of the package's identityOf
 }
 
-// issue issues a leaf certificate: a server certificate for 127.0.0.1 if server, else a client
-// certificate named cn.
-func (ca *testCA) issue(t testing.TB, cn string, server bool) *testCert {
+// issue issues a leaf certificate for name (127.0.0.1 for the server) by ca.
+func issue(t testing.TB, ca *testcert.CA, name string) *testCert {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &testCert{
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-	}
-	if c.tls, err = tls.X509KeyPair(c.certPEM, c.keyPEM); err != nil {
-		t.Fatal(err)
-	}
-	spki, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	c := &testCert{Pair: ca.Issue(t, name)}
+	c.tls = c.TLS(t)
+	// The identity is the SHA-256 of the public key, taken here from the private key.
+	spki, err := x509.MarshalPKIXPublicKey(c.tls.PrivateKey.(crypto.Signer).Public())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,12 +46,7 @@ func (ca *testCA) issue(t testing.TB, cn string, server bool) *testCert {
 func (c *testCert) write(t testing.TB, dir, name string) (certFile, keyFile string) {
 	t.Helper()
 	certFile, keyFile = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
-	if err := os.WriteFile(certFile, c.certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, c.keyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	c.Write(t, certFile, keyFile)
 	return certFile, keyFile
 }
 
@@ -136,7 +55,7 @@ func (c *testCert) write(t testing.TB, dir, name string) (certFile, keyFile stri
 // for), stranger has no policy.
 type kesServer struct {
 	Endpoint string // https://127.0.0.1:PORT
-	CA       *testCA
+	CA       *testcert.CA
 	Admin    *testCert
 	Proxy    *testCert
 	Stranger *testCert
@@ -163,10 +82,10 @@ func startKES(t *testing.T) *kesServer {
 	t.Helper()
 	bin := testenv.Binary(t, "kes")
 	dir := t.TempDir()
-	ca := newTestCA(t)
-	s := &kesServer{CA: ca, Admin: ca.issue(t, "admin", false), Proxy: ca.issue(t, "sseproxy", false),
-		Stranger: ca.issue(t, "stranger", false), dir: dir, log: filepath.Join(dir, "kes.log")}
-	serverCert, serverKey := ca.issue(t, "kes", true).write(t, dir, "server")
+	ca := testcert.NewCA(t, "sseproxy kes test CA")
+	s := &kesServer{CA: ca, Admin: issue(t, ca, "admin"), Proxy: issue(t, ca, "sseproxy"),
+		Stranger: issue(t, ca, "stranger"), dir: dir, log: filepath.Join(dir, "kes.log")}
+	serverCert, serverKey := issue(t, ca, "127.0.0.1").write(t, dir, "server")
 	var lastErr error
 	for range 3 { // another process may take the free port before kes binds it
 		port, err := testenv.FreePort()
@@ -225,7 +144,7 @@ func (s *kesServer) start(bin, configFile string) error {
 	s.exited = exited
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.CA.pool}}}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.CA.Pool()}}}
 	defer client.CloseIdleConnections()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -265,7 +184,7 @@ func (s *kesServer) Kill() {
 // edit (may be nil). It is closed when the test ends.
 func (s *kesServer) client(t testing.TB, who *testCert, edit func(*Options)) *Client {
 	t.Helper()
-	opts := Options{Endpoints: []string{s.Endpoint}, Certificate: &who.tls, RootCAs: s.CA.pool}
+	opts := Options{Endpoints: []string{s.Endpoint}, Certificate: &who.tls, RootCAs: s.CA.Pool()}
 	if edit != nil {
 		edit(&opts)
 	}
