@@ -115,7 +115,7 @@ func New(o Options) (*Client, error) {
 		if tlsConf != nil {
 			t.TLSClientConfig = tlsConf
 		}
-		if t.DialContext != nil && tlsConf == nil {
+		if u.Scheme == "http" { // TLS writes records of its own size
 			t.DialContext = bulkDialer(t.DialContext)
 		}
 		t.MaxIdleConnsPerHost = 256
