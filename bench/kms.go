@@ -1,18 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // KMSResult is how many KMS calls each kind of request costs sseproxy, counted by the proxy
@@ -352,35 +352,32 @@ func (m *kmsMeter) read(ctx context.Context) (map[string]int64, error) {
 	return out, err
 }
 
-// parseKMSRequests reads the samples of sseproxy_kms_requests_total from a Prometheus text
-// exposition, e.g. `sseproxy_kms_requests_total{method="Decrypt"} 3`.
+// parseKMSRequests reads the samples of sseproxy_kms_requests_total, by method, from a
+// Prometheus text exposition.
 func parseKMSRequests(r io.Reader) (map[string]int64, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]int64{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), kmsRequests+"{")
-		if !ok {
-			continue
-		}
-		labels, value, ok := strings.Cut(rest, "} ")
+	for _, m := range families[kmsRequests].GetMetric() {
 		method := ""
-		for _, l := range strings.Split(labels, ",") {
-			if v, found := strings.CutPrefix(l, `method="`); found {
-				method = strings.TrimSuffix(v, `"`)
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "method" {
+				method = l.GetValue()
 			}
 		}
-		var f float64
-		var err error = errors.New("no value")
-		if v := strings.Fields(value); len(v) > 0 { // a timestamp may follow the value
-			f, err = strconv.ParseFloat(v[0], 64)
+		if method == "" {
+			return nil, fmt.Errorf("a %s sample has no method label", kmsRequests)
 		}
-		if !ok || method == "" || err != nil {
-			return nil, fmt.Errorf("unreadable metric line %q", sc.Text())
+		v := m.GetUntyped().GetValue() // without a # TYPE line
+		if c := m.GetCounter(); c != nil {
+			v = c.GetValue()
 		}
-		out[method] += int64(f)
+		out[method] += int64(v)
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // formatCalls writes calls as "GenerateDataKey 3, Decrypt 0, ...", the two main methods first.
